@@ -1,0 +1,61 @@
+"""Who a user is, as named predicates that views, templates and tests share.
+
+A user's active memberships are read once per request and cached on the user
+object, so that checking several predicates costs one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import rules
+
+from .models import Membership
+
+Role = Membership.Role
+
+
+@dataclass(frozen=True)
+class Roles:
+    secretariat: bool
+    # state id → set of roles the user holds for that State
+    by_state: dict[int, frozenset[str]]
+
+    def states_with(self, *roles: str) -> set[int]:
+        return {state for state, held in self.by_state.items() if held.intersection(roles)}
+
+    def has(self, state_id: int | None, *roles: str) -> bool:
+        return state_id is not None and bool(self.by_state.get(state_id, frozenset()).intersection(roles))
+
+
+NO_ROLES = Roles(secretariat=False, by_state={})
+
+
+def roles_of(user) -> Roles:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NO_ROLES
+    cached = getattr(user, "_roles_cache", None)
+    if cached is not None:
+        return cached
+    by_state: dict[int, set[str]] = {}
+    secretariat = False
+    for state_id, role in Membership.objects.filter(user=user, is_active=True).values_list("state_id", "role"):
+        if role == Role.SECRETARIAT:
+            secretariat = True
+        else:
+            by_state.setdefault(state_id, set()).add(role)
+    roles = Roles(secretariat=secretariat, by_state={k: frozenset(v) for k, v in by_state.items()})
+    user._roles_cache = roles
+    return roles
+
+
+@rules.predicate
+def is_secretariat(user) -> bool:
+    return roles_of(user).secretariat
+
+
+@rules.predicate
+def is_focal_point_somewhere(user) -> bool:
+    return bool(roles_of(user).states_with(Role.FOCAL_POINT))
+
+
+rules.add_perm("parties.invite", is_secretariat)

@@ -1,0 +1,72 @@
+"""Who may see and change a State's response, and the one helper every view uses
+to load a response.
+
+Drafts are seen by the State's own focal points and contributors alone. The
+submitted copy is also seen by the secretariat (reviewers read it through the
+reviews app, which knows who reviews whom)."""
+
+from __future__ import annotations
+
+import rules
+from django.http import Http404
+from django.core.exceptions import PermissionDenied
+
+from parties.models import Membership
+from parties.permissions import is_secretariat, roles_of
+
+from .models import Response
+
+Role = Membership.Role
+ANSWERING_ROLES = (Role.FOCAL_POINT, Role.CONTRIBUTOR)
+
+
+@rules.predicate
+def answers_for_state(user, response: Response) -> bool:
+    return roles_of(user).has(response.state_id, *ANSWERING_ROLES)
+
+
+@rules.predicate
+def is_focal_point_of_state(user, response: Response) -> bool:
+    return roles_of(user).has(response.state_id, Role.FOCAL_POINT)
+
+
+@rules.predicate
+def is_draft(user, response: Response) -> bool:
+    return response.status == Response.Status.DRAFT
+
+
+@rules.predicate
+def is_submitted(user, response: Response) -> bool:
+    return response.status == Response.Status.SUBMITTED
+
+
+can_view_response = answers_for_state | (is_secretariat & is_submitted)
+can_edit_response = answers_for_state & is_draft
+can_submit_response = is_focal_point_of_state & is_draft
+
+rules.add_perm("questionnaire.view_response", can_view_response)
+rules.add_perm("questionnaire.change_response", can_edit_response)
+rules.add_perm("questionnaire.submit_response", can_submit_response)
+
+ACTIONS = {
+    "view": "questionnaire.view_response",
+    "change": "questionnaire.change_response",
+    "submit": "questionnaire.submit_response",
+}
+
+
+def get_response_for_user(user, pk: int, action: str = "view") -> Response:
+    """Load a response and check that ``user`` may perform ``action`` on it.
+
+    A response the user may not even see answers 404, so that an outsider cannot
+    tell which responses exist. A visible response on which the action is not
+    allowed (a contributor submitting, an edit after submission) answers 403."""
+    try:
+        response = Response.objects.select_related("state", "version__cluster__instrument").get(pk=pk)
+    except (Response.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not user.has_perm(ACTIONS["view"], response):
+        raise Http404
+    if action != "view" and not user.has_perm(ACTIONS[action], response):
+        raise PermissionDenied
+    return response

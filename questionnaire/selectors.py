@@ -1,0 +1,194 @@
+"""Read-side queries shared by views, exports and jobs, each written to a fixed
+number of queries whatever the number of questions, answers or States."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from parties.permissions import roles_of
+
+from .kinds import kind_of
+from .models import Answer, Article, Choice, Question, QuestionnaireVersion, Response
+from .permissions import ANSWERING_ROLES
+
+
+def version_questions(version_id: int, article: Article | None = None) -> list[Question]:
+    """Questions in order, with their choices: two queries."""
+    qs = Question.objects.filter(version_id=version_id).prefetch_related(
+        Prefetch("choices", queryset=Choice.objects.order_by("order"))
+    ).select_related("provision")
+    if article is not None:
+        qs = qs.filter(article=article)
+    return list(qs.order_by("order"))
+
+
+def is_applicable(question: Question, values: dict[int, Any], applicable: dict[int, bool]) -> bool:
+    """A question is asked when it has no condition, or when the question it depends
+    on is itself asked and its answer is one of the listed values. Conditions only
+    point at earlier questions, so one pass in order settles every question."""
+    target = question.condition_question_id
+    if target is None:
+        return True
+    if not applicable.get(target, True):
+        return False
+    value = values.get(target)
+    if isinstance(value, list):
+        return any(v in question.condition_values for v in value)
+    return value in question.condition_values
+
+
+@dataclass
+class ArticleProgress:
+    article_id: int
+    number: int
+    title: str
+    required: int = 0
+    answered_required: int = 0
+    answered: int = 0
+    missing: list[Question] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.required else round(100 * self.answered_required / self.required)
+
+    @property
+    def complete(self) -> bool:
+        return self.answered_required == self.required
+
+
+@dataclass
+class Progress:
+    articles: list[ArticleProgress]
+
+    @property
+    def required(self) -> int:
+        return sum(a.required for a in self.articles)
+
+    @property
+    def answered_required(self) -> int:
+        return sum(a.answered_required for a in self.articles)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.required else round(100 * self.answered_required / self.required)
+
+    @property
+    def complete(self) -> bool:
+        return all(a.complete for a in self.articles)
+
+    @property
+    def missing(self) -> list[tuple[ArticleProgress, Question]]:
+        return [(a, q) for a in self.articles for q in a.missing]
+
+
+def compute_progress(articles: Iterable[Article], questions: list[Question], values: dict[int, Any]) -> Progress:
+    by_article = {a.pk: ArticleProgress(article_id=a.pk, number=a.number, title=a.title) for a in articles}
+    applicable: dict[int, bool] = {}
+    for q in questions:
+        applicable[q.pk] = is_applicable(q, values, applicable)
+        if not applicable[q.pk]:
+            continue
+        progress = by_article[q.article_id]
+        answered = kind_of(q).is_answered(values.get(q.pk))
+        progress.answered += answered
+        if q.required:
+            progress.required += 1
+            if answered:
+                progress.answered_required += 1
+            else:
+                progress.missing.append(q)
+    return Progress(articles=list(by_article.values()))
+
+
+def answer_values(response: Response) -> dict[int, Any]:
+    return dict(Answer.objects.filter(response=response).values_list("question_id", "value"))
+
+
+def response_progress(response: Response) -> Progress:
+    """Progress per article of one response: three queries."""
+    articles = list(Article.objects.filter(version_id=response.version_id).order_by("order"))
+    questions = list(Question.objects.filter(version_id=response.version_id).order_by("order"))
+    return compute_progress(articles, questions, answer_values(response))
+
+
+def responses_progress(responses: list[Response]) -> dict[int, Progress]:
+    """Progress of many responses at once: three queries in all."""
+    version_ids = {r.version_id for r in responses}
+    articles_by_version: dict[int, list[Article]] = defaultdict(list)
+    for article in Article.objects.filter(version_id__in=version_ids).order_by("order"):
+        articles_by_version[article.version_id].append(article)
+    questions_by_version: dict[int, list[Question]] = defaultdict(list)
+    for question in Question.objects.filter(version_id__in=version_ids).order_by("order"):
+        questions_by_version[question.version_id].append(question)
+    values: dict[int, dict[int, Any]] = defaultdict(dict)
+    for response_id, question_id, value in Answer.objects.filter(response__in=responses).values_list(
+        "response_id", "question_id", "value"
+    ):
+        values[response_id][question_id] = value
+    return {
+        r.pk: compute_progress(articles_by_version[r.version_id], questions_by_version[r.version_id], values[r.pk])
+        for r in responses
+    }
+
+
+def responses_for_user(user) -> QuerySet[Response]:
+    """The responses of the States the user answers for."""
+    state_ids = roles_of(user).states_with(*ANSWERING_ROLES)
+    return (
+        Response.objects.filter(state_id__in=state_ids)
+        .select_related("state", "version__cluster__instrument")
+        .order_by("due_date", "version__cluster__order")
+    )
+
+
+def latest_version(cluster_id: int) -> QuestionnaireVersion | None:
+    return QuestionnaireVersion.objects.filter(cluster_id=cluster_id).order_by("-number").first()
+
+
+def response_document(response: Response) -> dict[str, Any]:
+    """The whole response as plain data: what the submitted copy stores and what
+    documents are built from. Questions that are not asked are left out."""
+    articles = list(Article.objects.filter(version_id=response.version_id).order_by("order"))
+    questions = version_questions(response.version_id)
+    answers = {
+        a.question_id: a
+        for a in Answer.objects.filter(response=response).select_related("updated_by").only(
+            "question_id", "value", "revision", "updated_at", "updated_by__username"
+        )
+    }
+    values = {qid: a.value for qid, a in answers.items()}
+    applicable: dict[int, bool] = {}
+    by_article: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for q in questions:
+        applicable[q.pk] = is_applicable(q, values, applicable)
+        if not applicable[q.pk]:
+            continue
+        answer = answers.get(q.pk)
+        labels = {c.code: c.label for c in q.choices.all()}
+        value = answer.value if answer else None
+        by_article[q.article_id].append(
+            {
+                "code": q.code,
+                "provision": q.provision.ref,
+                "kind": q.kind,
+                "prompt": q.prompt,
+                "value": value,
+                "display": kind_of(q).display(value, labels),
+                "revision": answer.revision if answer else 0,
+            }
+        )
+    version = response.version
+    return {
+        "state": {"iso3": response.state.iso3, "name": response.state.name},
+        "instrument": version.cluster.instrument.code,
+        "cluster": version.cluster.code,
+        "version": {"id": version.pk, "number": version.number, "label": version.label},
+        "articles": [
+            {"number": a.number, "title": a.title, "questions": by_article[a.pk]} for a in articles
+        ],
+    }

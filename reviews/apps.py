@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReviewsConfig(AppConfig):
+    name = "reviews"
+    verbose_name = _("Reviews, reports and jobs")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects to questionnaire's signals)

@@ -1,0 +1,94 @@
+"""Who may see and act on a review, and the helpers every view uses to load one.
+
+A review is seen by the secretariat, by the State under review (its focal points,
+contributors and observers) and by the reviewers of the two reviewing States.
+Reviewers read answers only once the response is submitted."""
+
+from __future__ import annotations
+
+import rules
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from parties.models import Membership
+from parties.permissions import is_secretariat, roles_of
+from questionnaire.models import Response
+
+from .models import Job, Review, Thread
+
+Role = Membership.Role
+
+
+def reviewing_state_ids(review: Review) -> set[int]:
+    # Assignments are prefetched by get_review_for_user; .all() then costs nothing.
+    return {a.reviewing_state_id for a in review.assignments.all()}
+
+
+@rules.predicate
+def is_assigned_reviewer(user, review: Review) -> bool:
+    return bool(roles_of(user).states_with(Role.REVIEWER) & reviewing_state_ids(review))
+
+
+@rules.predicate
+def is_of_state_under_review(user, review: Review) -> bool:
+    return roles_of(user).has(review.state_id, Role.FOCAL_POINT, Role.CONTRIBUTOR, Role.OBSERVER)
+
+
+@rules.predicate
+def answers_for_state_under_review(user, review: Review) -> bool:
+    return roles_of(user).has(review.state_id, Role.FOCAL_POINT, Role.CONTRIBUTOR)
+
+
+@rules.predicate
+def response_is_submitted(user, review: Review) -> bool:
+    return review.response.status == Response.Status.SUBMITTED
+
+
+can_view_review = is_secretariat | is_assigned_reviewer | is_of_state_under_review
+can_read_answers = (is_secretariat | is_assigned_reviewer | is_of_state_under_review) & response_is_submitted
+can_comment = is_assigned_reviewer & response_is_submitted
+can_reply = answers_for_state_under_review & response_is_submitted
+
+rules.add_perm("reviews.view_review", can_view_review)
+rules.add_perm("reviews.read_answers", can_read_answers)
+rules.add_perm("reviews.comment", can_comment)
+rules.add_perm("reviews.reply", can_reply)
+rules.add_perm("reviews.manage_cycles", is_secretariat)
+rules.add_perm("reviews.run_jobs", is_secretariat)
+
+
+def get_review_for_user(user, pk: int, perm: str = "reviews.view_review") -> Review:
+    try:
+        review = (
+            Review.objects.select_related("state", "response__version__cluster__instrument", "cycle__cluster")
+            .prefetch_related("assignments__reviewing_state")
+            .get(pk=pk)
+        )
+    except (Review.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not user.has_perm("reviews.view_review", review):
+        raise Http404
+    if perm != "reviews.view_review" and not user.has_perm(perm, review):
+        raise PermissionDenied
+    return review
+
+
+def get_thread_for_user(user, pk: int, perm: str) -> Thread:
+    try:
+        thread = Thread.objects.select_related("review", "question").get(pk=pk)
+    except (Thread.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    review = get_review_for_user(user, thread.review_id, perm)
+    thread.review = review
+    return thread
+
+
+def get_job_for_user(user, pk: int) -> Job:
+    """Jobs are the secretariat's; a review summary is also for that review's people."""
+    try:
+        job = Job.objects.select_related("requested_by").get(pk=pk)
+    except (Job.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if roles_of(user).secretariat:
+        return job
+    raise Http404

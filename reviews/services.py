@@ -1,0 +1,273 @@
+"""Business rules of the review: launching a cycle with its draw, the dialogue on
+answers, and background jobs. Views, commands and tasks only call these."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from parties.models import State, TreatyStatus
+from parties.permissions import roles_of
+from questionnaire.models import Cluster, Question, Response
+from questionnaire.selectors import latest_version
+from questionnaire.services import response_get_or_create
+
+from . import draw as drawing
+from .models import Comment, Job, Review, ReviewCycle, ReviewerAssignment, Thread
+
+
+class ReviewError(Exception):
+    """A rule of the review forbids this; the message says which."""
+
+
+def _require(condition: bool) -> None:
+    if not condition:
+        raise PermissionDenied
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    # Clamp to the month's last day (31 August + 6 months = 28/29 February).
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def protocol_parties(instrument_code: str):
+    return State.objects.filter(
+        treaty_statuses__instrument_code=instrument_code, treaty_statuses__status=TreatyStatus.Status.PARTY
+    )
+
+
+def _candidate(state: State) -> drawing.Candidate:
+    return drawing.Candidate(id=state.pk, code=state.iso3, group=state.regional_group)
+
+
+def draw_preview(*, cluster: Cluster, states: list[State], seed: str) -> dict[int, drawing.Pair]:
+    instrument_code = cluster.instrument.code
+    parties = list(protocol_parties(instrument_code).exclude(regional_group=""))
+    not_parties = [s for s in states if s.pk not in {p.pk for p in parties}]
+    if not_parties:
+        raise ReviewError(
+            _("Only parties to the instrument are reviewed under it: %(states)s is not a party.")
+            % {"states": ", ".join(s.name for s in not_parties)}
+        )
+    try:
+        return drawing.draw([_candidate(s) for s in states], [_candidate(p) for p in parties], seed)
+    except drawing.DrawImpossible as exc:
+        raise ReviewError(_("The draw cannot satisfy the rules: %(reasons)s") % {"reasons": "; ".join(exc.reasons)}) from exc
+
+
+@transaction.atomic
+def cycle_launch(
+    *, cluster: Cluster, year: int, states: list[State], by, seed: str | None = None, launch_date: datetime.date | None = None
+) -> ReviewCycle:
+    """Open a review cycle: draw the reviewing States, create a review and a draft
+    response (due six months after launch) for each State under review."""
+    _require(roles_of(by).secretariat)
+    if not states:
+        raise ReviewError(_("Choose at least one State to review."))
+    version = latest_version(cluster.pk)
+    if version is None:
+        raise ReviewError(_("No questionnaire has been loaded for this cluster."))
+    if ReviewCycle.objects.filter(cluster=cluster, year=year).exists():
+        raise ReviewError(_("A review cycle for this cluster and year already exists."))
+    seed = seed or secrets.token_hex(8)
+    pairs = draw_preview(cluster=cluster, states=states, seed=seed)
+    launch_date = launch_date or timezone.localdate()
+    due = add_months(launch_date, 6)
+    cycle = ReviewCycle.objects.create(
+        cluster=cluster, year=year, launched_by=by, draw_seed=seed, draw_algorithm=drawing.ALGORITHM
+    )
+    assignments = []
+    for state in states:
+        response = response_get_or_create(state=state, version=version, due_date=due)
+        if Review.objects.filter(response=response).exists():
+            raise ReviewError(_("%(state)s is already under review for this questionnaire.") % {"state": state.name})
+        review = Review.objects.create(cycle=cycle, state=state, response=response)
+        pair = pairs[state.pk]
+        assignments += [
+            ReviewerAssignment(review=review, reviewing_state_id=pair.same_group, slot=ReviewerAssignment.Slot.SAME_GROUP),
+            ReviewerAssignment(review=review, reviewing_state_id=pair.other_group, slot=ReviewerAssignment.Slot.OTHER_GROUP),
+        ]
+    ReviewerAssignment.objects.bulk_create(assignments)
+    return cycle
+
+
+def review_mark_submitted(*, response: Response) -> None:
+    """Called inside the submitting transaction (questionnaire's signal)."""
+    review = Review.objects.select_for_update().filter(response=response).first()
+    if review and review.status in (Review.Status.LAUNCHED, Review.Status.APPOINTED, Review.Status.IN_PREPARATION):
+        review.mark_submitted()
+        review.save()
+
+
+def _author_state(user, review: Review):
+    roles = roles_of(user)
+    if roles.has(review.state_id, "focal_point", "contributor"):
+        return review.state_id
+    mine = roles.states_with("reviewer") & {a.reviewing_state_id for a in review.assignments.all()}
+    return min(mine) if mine else None
+
+
+@transaction.atomic
+def thread_start(*, review: Review, question: Question, kind: str, body: str, by) -> Thread:
+    _require(by.has_perm("reviews.comment", review))
+    if question.version_id != review.response.version_id:
+        raise ReviewError(_("This question is not part of the questionnaire under review."))
+    body = body.strip()
+    if not body:
+        raise ReviewError(_("Write a comment first."))
+    thread = Thread.objects.create(review=review, question=question, kind=kind, created_by=by)
+    Comment.objects.create(thread=thread, author=by, author_state_id=_author_state(by, review), body=body)
+    return thread
+
+
+@transaction.atomic
+def comment_add(*, thread: Thread, body: str, by) -> Comment:
+    """A reply in a thread. The State under review answering moves the thread to
+    'answered'; a reviewer writing again reopens it."""
+    review = thread.review
+    is_state = by.has_perm("reviews.reply", review)
+    is_reviewer = by.has_perm("reviews.comment", review)
+    _require(is_state or is_reviewer)
+    locked = Thread.objects.select_for_update().get(pk=thread.pk)
+    if locked.status == Thread.Status.RESOLVED:
+        raise ReviewError(_("This thread is resolved; start a new one to raise something else."))
+    body = body.strip()
+    if not body:
+        raise ReviewError(_("Write a reply first."))
+    comment = Comment.objects.create(thread=locked, author=by, author_state_id=_author_state(by, review), body=body)
+    locked.status = Thread.Status.ANSWERED if is_state else Thread.Status.OPEN
+    locked.save(update_fields=["status"])
+    return comment
+
+
+@transaction.atomic
+def thread_resolve(*, thread: Thread, by) -> Thread:
+    _require(by.has_perm("reviews.comment", thread.review))
+    updated = Thread.objects.filter(pk=thread.pk).exclude(status=Thread.Status.RESOLVED).update(
+        status=Thread.Status.RESOLVED
+    )
+    if not updated:
+        raise ReviewError(_("This thread is already resolved."))
+    thread.status = Thread.Status.RESOLVED
+    return thread
+
+
+# --- Jobs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    job: Job
+    created: bool
+
+
+def _dedupe_key(kind: str, params: dict) -> str:
+    return kind + ":" + ",".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+@transaction.atomic
+def job_request(*, kind: str, params: dict, by) -> JobRequest:
+    """Queue a job, or return the same job if one with the same kind and parameters
+    is already queued or running (a double click makes one job, one result)."""
+    _require(by.has_perm("reviews.run_jobs"))
+    if kind not in Job.Kind.values:
+        raise ReviewError(_("Unknown job."))
+    key = _dedupe_key(kind, params)
+    existing = Job.objects.filter(dedupe_key=key, status__in=Job.ACTIVE).first()
+    if existing:
+        return JobRequest(existing, False)
+    try:
+        # The partial unique constraint settles a race between two requests.
+        with transaction.atomic():
+            job = Job.objects.create(kind=kind, params=params, dedupe_key=key, requested_by=by)
+    except IntegrityError:
+        return JobRequest(Job.objects.get(dedupe_key=key, status__in=Job.ACTIVE), False)
+    from .tasks import run_job  # tasks import services; import here to keep the cycle one-way
+
+    run_job.delay_on_commit(job.pk)
+    return JobRequest(job, True)
+
+
+def job_claim(*, job_id: int) -> Job | None:
+    """Claim a job for this worker. Returns None if it is finished already (a
+    redelivered task), so that running a task twice never makes two results."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, status__in=Job.ACTIVE).update(
+        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, error=""
+    )
+    if not claimed:
+        return None
+    Job.objects.filter(pk=job_id).update(attempts=F("attempts") + 1)
+    return Job.objects.get(pk=job_id)
+
+
+def job_progress(*, job: Job, percent: int) -> None:
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        progress=max(0, min(99, percent)), heartbeat_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def job_finish(*, job: Job, content: bytes, filename: str) -> bool:
+    """Record the result and the final status together. The conditional update
+    makes a second finisher (a duplicate delivery) a no-op that stores nothing."""
+    locked = Job.objects.select_for_update().get(pk=job.pk)
+    if locked.status != Job.Status.RUNNING:
+        return False
+    locked.result_file.save(filename, ContentFile(content), save=False)
+    locked.result_name = filename
+    locked.status = Job.Status.SUCCEEDED
+    locked.progress = 100
+    locked.finished_at = timezone.now()
+    locked.save()
+    return True
+
+
+def job_fail(*, job_id: int, error: str) -> None:
+    Job.objects.filter(pk=job_id).filter(Q(status__in=Job.ACTIVE)).update(
+        status=Job.Status.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+def job_execute(*, job_id: int) -> Job | None:
+    """Run a job end to end (the task calls this). Builders live in exports/."""
+    from .exports import build_job_result
+
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+    content, filename = build_job_result(job, progress=lambda p: job_progress(job=job, percent=p))
+    job_finish(job=job, content=content, filename=filename)
+    job.refresh_from_db()
+    return job
+
+
+def jobs_requeue_stalled(*, older_than: datetime.timedelta = datetime.timedelta(minutes=20)) -> list[int]:
+    """Jobs whose worker died without acking are redelivered by the broker; this
+    catches the rest (a lost message) by re-sending jobs with a stale heartbeat."""
+    from .tasks import run_job
+
+    limit = timezone.now() - older_than
+    stalled = list(
+        Job.objects.filter(
+            Q(status=Job.Status.QUEUED, created_at__lt=limit) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=limit)
+        ).values_list("pk", flat=True)
+    )
+    for pk in stalled:
+        run_job.delay(pk)
+    return stalled
