@@ -23,6 +23,10 @@ class Roles:
     def states_with(self, *roles: str) -> set[int]:
         return {state for state, held in self.by_state.items() if held.intersection(roles)}
 
+    @property
+    def is_focal_point(self) -> bool:
+        return bool(self.states_with(Membership.Role.FOCAL_POINT))
+
     def has(self, state_id: int | None, *roles: str) -> bool:
         return state_id is not None and bool(self.by_state.get(state_id, frozenset()).intersection(roles))
 

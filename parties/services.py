@@ -1,0 +1,98 @@
+"""Inviting people to a role, and accepting an invitation."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Invitation, Membership, State
+from .permissions import roles_of
+
+Role = Membership.Role
+
+
+class InvitationError(Exception):
+    pass
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def may_invite(user, role: str, state: State | None) -> bool:
+    """The secretariat invites anyone; a focal point invites contributors of its State."""
+    roles = roles_of(user)
+    if roles.secretariat:
+        return True
+    return role == Role.CONTRIBUTOR and state is not None and roles.has(state.pk, Role.FOCAL_POINT)
+
+
+@transaction.atomic
+def invitation_create(*, email: str, role: str, state: State | None, by, accept_url_for) -> Invitation:
+    """Create an invitation and e-mail its link (after commit). ``accept_url_for``
+    turns the secret token into an absolute URL."""
+    if not may_invite(by, role, state):
+        raise PermissionDenied
+    if (role == Role.SECRETARIAT) != (state is None):
+        raise InvitationError(_("Secretariat invitations have no State; every other role needs one."))
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        email=email.strip().lower(),
+        role=role,
+        state=state,
+        token_hash=_hash(token),
+        invited_by=by,
+        expires_at=timezone.now() + datetime.timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    url = accept_url_for(token)
+    body = render_to_string(
+        "parties/invitation_email.txt",
+        {"invitation": invitation, "url": url, "days": settings.INVITATION_VALID_DAYS},
+    )
+    transaction.on_commit(
+        lambda: send_mail(_("Invitation to the Firearms Protocol review platform"), body, None, [invitation.email])
+    )
+    return invitation
+
+
+def invitation_for_token(token: str) -> Invitation:
+    invitation = Invitation.objects.select_related("state").filter(token_hash=_hash(token)).first()
+    if invitation is None:
+        raise InvitationError(_("This invitation link is not valid."))
+    if invitation.accepted_at:
+        raise InvitationError(_("This invitation has already been used. Sign in instead."))
+    if invitation.expires_at <= timezone.now():
+        raise InvitationError(_("This invitation link has expired. Ask the person who invited you for a new one."))
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, first_name: str, last_name: str, password: str):
+    invitation = invitation_for_token(token)
+    # Lock so the same link cannot create two accounts from two tabs.
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at:
+        raise InvitationError(_("This invitation has already been used. Sign in instead."))
+    User = get_user_model()
+    user = User.objects.filter(username=invitation.email).first()
+    if user is None:
+        user = User(username=invitation.email, email=invitation.email, first_name=first_name, last_name=last_name)
+        validate_password(password, user)
+        user.set_password(password)
+        user.save()
+    Membership.objects.get_or_create(user=user, state=invitation.state, role=invitation.role, is_active=True)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return user

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from . import services
+from .forms import AcceptInvitationForm, InvitationForm
+from .models import Invitation, Membership
+from .permissions import roles_of
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation_create(request):
+    roles = roles_of(request.user)
+    if not (roles.secretariat or roles.states_with(Membership.Role.FOCAL_POINT)):
+        raise PermissionDenied
+    form = InvitationForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_create(
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                state=form.cleaned_data["state"],
+                by=request.user,
+                accept_url_for=lambda token: request.build_absolute_uri(reverse("parties:accept", args=[token])),
+            )
+        except services.InvitationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The invitation is sent. The link is valid for 10 days."))
+            return redirect("parties:invite")
+    if roles.secretariat:
+        sent = Invitation.objects.select_related("state")[:50]
+    else:
+        sent = Invitation.objects.filter(invited_by=request.user).select_related("state")[:50]
+    return render(request, "parties/invitation_create.html", {"form": form, "sent": sent})
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request, token: str):
+    try:
+        invitation = services.invitation_for_token(token)
+    except services.InvitationError as exc:
+        return render(request, "parties/invitation_invalid.html", {"reason": str(exc)}, status=410)
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_accept(
+                token=token,
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+                password=form.cleaned_data["password"],
+            )
+        except ValidationError as exc:
+            form.add_error("password", exc)
+        except services.InvitationError as exc:
+            return render(request, "parties/invitation_invalid.html", {"reason": str(exc)}, status=410)
+        else:
+            messages.success(request, _("Your account is ready. Sign in with your e-mail address and password."))
+            return redirect("login")
+    return render(request, "parties/invitation_accept.html", {"form": form, "invitation": invitation})

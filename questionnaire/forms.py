@@ -1,0 +1,73 @@
+"""The answering form of one article: one field per question, named by the
+question's code, built from the kinds registry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+
+from .kinds import kind_of
+from .models import Answer, Question
+
+RESERVED_FIELDS = {"csrfmiddlewaretoken", "revisions", "action"}
+
+
+class ArticleAnswerForm(forms.Form):
+    """Posted fields are question codes (and ``<code>-<i>-<part>`` for composite
+    answers); ``revisions`` carries the answer revisions the page was built from."""
+
+    revisions = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, questions: list[Question], answers: dict[int, Answer], **kwargs):
+        self.questions = questions
+        self.answers = answers
+        super().__init__(*args, **kwargs)
+        self.fields["revisions"].initial = json.dumps({q.code: answers[q.pk].revision for q in questions if q.pk in answers})
+        for q in questions:
+            choices = [(c.code, c.label) for c in q.choices.all()]
+            field = kind_of(q).form_field(q, choices)
+            field.label = q.prompt
+            field.help_text = q.help_text
+            answer = answers.get(q.pk)
+            if answer is not None:
+                field.initial = kind_of(q).to_initial(answer.value)
+            self.fields[q.code] = field
+
+    def clean_revisions(self) -> dict[int, int]:
+        raw = self.cleaned_data.get("revisions") or "{}"
+        try:
+            by_code = json.loads(raw)
+            if not isinstance(by_code, dict):
+                raise ValueError
+            ids = {q.code: q.pk for q in self.questions}
+            return {ids[code]: int(rev) for code, rev in by_code.items() if code in ids}
+        except (ValueError, TypeError):
+            raise forms.ValidationError(_("The page was damaged in transit; reload it and try again.")) from None
+
+    def unknown_codes(self) -> list[str]:
+        """Posted names that are neither a question of this article nor a part of one."""
+        known = {q.code for q in self.questions}
+        unknown = []
+        for name in self.data:
+            if name in RESERVED_FIELDS or name in known:
+                continue
+            base = name.split("-", 2)
+            # composite parts are posted as "<code>-<i>-<part>" or "<code>-<part>"
+            if any(name.startswith(code + "-") for code in known):
+                continue
+            unknown.append(base[0] if base else name)
+        return sorted(set(unknown))
+
+    def answer_values(self) -> dict[Question, Any]:
+        """Cleaned values of the questions that were posted (an omitted question is
+        left as it is, so a partial post never erases other answers)."""
+        values = {}
+        for q in self.questions:
+            widget = self.fields[q.code].widget
+            if widget.value_omitted_from_data(self.data, self.files, q.code) and q.kind not in ("multi_choice",):
+                continue
+            values[q] = kind_of(q).to_value(self.cleaned_data.get(q.code))
+        return values

@@ -1,0 +1,73 @@
+"""Everything a newcomer needs to try every role at once. Idempotent."""
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from parties.models import Membership, State
+from questionnaire.models import Cluster, Response
+from questionnaire.services import response_submit
+from reviews.demo import answer_all_required
+from reviews.models import Review, ReviewCycle
+from reviews.services import cycle_launch
+
+DEMO_PASSWORD = "review-demo-2026"
+UNDER_REVIEW = ["GHA", "MEX", "ALB", "KEN", "ARG", "ITA"]
+Role = Membership.Role
+
+
+class Command(BaseCommand):
+    help = "Load States and the questionnaire, create demo users and a launched review cycle; print the logins."
+
+    def handle(self, **options):
+        call_command("load_states", stdout=self.stdout)
+        call_command("load_questionnaire", stdout=self.stdout)
+        with transaction.atomic():
+            logins = self._demo()
+        self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+        for email, what in logins:
+            self.stdout.write(f"  {email:<34} {what}")
+        self.stdout.write("\nOpen http://127.0.0.1:8000 and sign in.\n")
+
+    def _user(self, email, first, last, role, state=None):
+        User = get_user_model()
+        user, created = User.objects.get_or_create(
+            username=email, defaults={"email": email, "first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        Membership.objects.get_or_create(user=user, state=state, role=role, is_active=True)
+        return user
+
+    def _demo(self):
+        states = {s.iso3: s for s in State.objects.filter(iso3__in=UNDER_REVIEW)}
+        ghana, mexico = states["GHA"], states["MEX"]
+        secretariat = self._user("secretariat@demo.test", "Sam", "Secretariat", Role.SECRETARIAT)
+        fp_ghana = self._user("focal.point.gh@demo.test", "Ama", "Mensah", Role.FOCAL_POINT, ghana)
+        self._user("contributor.gh@demo.test", "Kofi", "Owusu", Role.CONTRIBUTOR, ghana)
+        fp_mexico = self._user("focal.point.mx@demo.test", "Lucía", "Hernández", Role.FOCAL_POINT, mexico)
+        cluster = Cluster.objects.get(instrument__code="firearms_protocol", code="I")
+        year = timezone.localdate().year
+        cycle = ReviewCycle.objects.filter(cluster=cluster, year=year).first()
+        if cycle is None:
+            cycle = cycle_launch(
+                cluster=cluster, year=year, states=[states[c] for c in UNDER_REVIEW], by=secretariat, seed="demo"
+            )
+        mexico_review = Review.objects.select_related("response").get(cycle=cycle, state=mexico)
+        if mexico_review.response.status == Response.Status.DRAFT:
+            answer_all_required(mexico_review.response, fp_mexico)
+            response_submit(response=mexico_review.response, by=fp_mexico)
+        reviewing = mexico_review.assignments.select_related("reviewing_state").get(slot="same_group").reviewing_state
+        self._user(f"reviewer.{reviewing.iso2.lower()}@demo.test", "Rafael", "Reviewer", Role.REVIEWER, reviewing)
+        other = mexico_review.assignments.select_related("reviewing_state").get(slot="other_group").reviewing_state
+        return [
+            ("secretariat@demo.test", "secretariat: cycles, draw, jobs and reports"),
+            ("focal.point.gh@demo.test", f"focal point of {ghana.name}: answer and submit cluster I"),
+            ("contributor.gh@demo.test", f"contributor of {ghana.name}: drafts answers, cannot submit"),
+            ("focal.point.mx@demo.test", f"focal point of {mexico.name}: submitted; replies to reviewers"),
+            (f"reviewer.{reviewing.iso2.lower()}@demo.test",
+             f"reviewer for {reviewing.name}: reviews {mexico.name} (other reviewer: {other.name})"),
+        ]
