@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class PartiesConfig(AppConfig):
     name = "parties"
     verbose_name = _("States and people")
+
+    def ready(self) -> None:
+        from . import permissions  # noqa: F401  (registers the rules permissions)

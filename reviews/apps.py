@@ -7,4 +7,4 @@ class ReviewsConfig(AppConfig):
     verbose_name = _("Reviews, reports and jobs")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to questionnaire's signals)
+        from . import permissions, receivers  # noqa: F401  (rules permissions; questionnaire's signals)
