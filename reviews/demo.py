@@ -37,3 +37,14 @@ def answer_all_required(response: Response, by) -> None:
         values = {questions[q.pk]: sample_value(questions[q.pk]) for _article, q in missing}
         answers_save(response=response, by=by, values=values, base_revisions={})
     raise RuntimeError("could not complete the response")
+
+
+def answer_technical_assistance(response: Response, by, every: int = 3) -> None:
+    """Express a need on every third provision, so that reports have TA data."""
+    questions = [q for q in version_questions(response.version_id) if q.kind == "technical_assistance"]
+    answers_save(
+        response=response,
+        by=by,
+        values={q: SAMPLE_BY_KIND["technical_assistance"] for q in questions[::every]},
+        base_revisions={},
+    )

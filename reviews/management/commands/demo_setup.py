@@ -9,7 +9,7 @@ from django.utils import timezone
 from parties.models import Membership, State
 from questionnaire.models import Cluster, Response
 from questionnaire.services import response_submit
-from reviews.demo import answer_all_required
+from reviews.demo import answer_all_required, answer_technical_assistance
 from reviews.models import Review, ReviewCycle
 from reviews.services import cycle_launch
 
@@ -59,6 +59,7 @@ class Command(BaseCommand):
         mexico_review = Review.objects.select_related("response").get(cycle=cycle, state=mexico)
         if mexico_review.response.status == Response.Status.DRAFT:
             answer_all_required(mexico_review.response, fp_mexico)
+            answer_technical_assistance(mexico_review.response, fp_mexico)
             response_submit(response=mexico_review.response, by=fp_mexico)
         reviewing = mexico_review.assignments.select_related("reviewing_state").get(slot="same_group").reviewing_state
         self._user(f"reviewer.{reviewing.iso2.lower()}@demo.test", "Rafael", "Reviewer", Role.REVIEWER, reviewing)
