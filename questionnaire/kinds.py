@@ -168,6 +168,8 @@ class RowsWidget(forms.Widget):
     one empty row more than the stored rows so that no JavaScript is needed to add one."""
 
     template_name = "questionnaire/widgets/rows.html"
+    # The question is the legend of a fieldset: a <label> cannot name a group of inputs.
+    use_fieldset = True
     parts: Sequence[tuple[str, Any]] = ()
 
     def __init__(self, parts, attrs=None):
@@ -255,6 +257,7 @@ class Legislation(Kind):
 
 class TechnicalAssistanceWidget(forms.Widget):
     template_name = "questionnaire/widgets/technical_assistance.html"
+    use_fieldset = True
 
     def value_from_datadict(self, data, files, name):
         getlist = getattr(data, "getlist", lambda key: data.get(key) or [])
