@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from parties.models import State
@@ -96,7 +97,7 @@ class Thread(models.Model):
         ADDITIONAL_INFORMATION = "additional_information", _("Request for additional information")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("thread status", "Open")
         ANSWERED = "answered", _("Answered")
         RESOLVED = "resolved", _("Resolved")
 
