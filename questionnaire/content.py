@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.db.models import Max
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -195,6 +197,7 @@ def parse_content(path: Path | str) -> ContentPlan:
                 }
 
     articles: dict[int, dict[str, Any]] = {}
+    article_lines: dict[int, int] = {}
     seen_codes: dict[str, str] = {}
     for art in c.seq(doc, "articles", "the file"):
         if not c.mapping(art, "an article", {"number", "title", "provisions"}):
@@ -209,6 +212,7 @@ def parse_content(path: Path | str) -> ContentPlan:
         where = f"article {number}"
         article = {"number": number, "title": c.text(art, "title", where), "provisions": []}
         articles[number] = article
+        article_lines[number] = art.lc.line + 1
         article_codes: dict[str, PlannedQuestion] = {}
         for prov in c.seq(art, "provisions", where):
             if not c.mapping(prov, f"a provision of {where}", {"ref", "code", "obligation", "summary"}, {"examples", "questions"}):
@@ -297,7 +301,7 @@ def parse_content(path: Path | str) -> ContentPlan:
             }
         )
     for n in sorted(set(articles) - in_a_cluster):
-        c.errors.append((0, f"article {n} belongs to no cluster"))
+        c.errors.append((article_lines[n], f"article {n} belongs to no cluster"))
 
     if c.errors:
         raise ContentError(name, c.errors)
@@ -387,11 +391,16 @@ class LoadResult:
     unchanged: list[QuestionnaireVersion]
 
 
-@transaction.atomic
 def content_load(*, path: Path | str) -> LoadResult:
     """Load a content file. Validates first; creates a new version only for the
-    clusters whose content differs from every version already published."""
-    path = Path(path)
+    clusters whose content differs from their latest published version."""
+    # modeltranslation writes the bare field into the *active* language: load in the
+    # default language so that a French UI never stores English text as French.
+    with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE), transaction.atomic():
+        return _content_load(Path(path))
+
+
+def _content_load(path: Path) -> LoadResult:
     plan = parse_content(path)
     inst = plan.instrument
     instrument, _ = Instrument.objects.update_or_create(
@@ -405,12 +414,14 @@ def content_load(*, path: Path | str) -> LoadResult:
             defaults={"order": order, "review_period": spec["review_period"], **_translated("title", spec["title"])},
         )
         digest = plan.cluster_hash(spec)
-        existing = QuestionnaireVersion.objects.filter(cluster=cluster, content_hash=digest).first()
-        if existing:
-            result.unchanged.append(existing)
-            continue
         # Lock the cluster row so two concurrent loads cannot take the same number.
         Cluster.objects.select_for_update().get(pk=cluster.pk)
+        # Compared with the latest version only: a file whose edit was reverted is
+        # published again as a new version, because the file is the source of truth.
+        latest = cluster.versions.order_by("-number").first()
+        if latest is not None and latest.content_hash == digest:
+            result.unchanged.append(latest)
+            continue
         number = (cluster.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         version = QuestionnaireVersion.objects.create(
             cluster=cluster, number=number, label=plan.label, content_hash=digest, source_file=path.name

@@ -50,16 +50,14 @@ class ArticleAnswerForm(forms.Form):
     def unknown_codes(self) -> list[str]:
         """Posted names that are neither a question of this article nor a part of one."""
         known = {q.code for q in self.questions}
-        unknown = []
-        for name in self.data:
-            if name in RESERVED_FIELDS or name in known:
-                continue
-            base = name.split("-", 2)
-            # composite parts are posted as "<code>-<i>-<part>" or "<code>-<part>"
-            if any(name.startswith(code + "-") for code in known):
-                continue
-            unknown.append(base[0] if base else name)
-        return sorted(set(unknown))
+        # Composite answers post their parts as "<code>-<i>-<part>" or "<code>-<part>".
+        return sorted(
+            name
+            for name in self.data
+            if name not in RESERVED_FIELDS
+            and name not in known
+            and not any(name.startswith(code + "-") for code in known)
+        )
 
     def answer_values(self) -> dict[Question, Any]:
         """Cleaned values of the questions that were posted (an omitted question is

@@ -59,7 +59,6 @@ class QuestionnaireVersion(models.Model):
         ordering = ["cluster", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["cluster", "number"], name="unique_version_number"),
-            models.UniqueConstraint(fields=["cluster", "content_hash"], name="unique_version_content"),
         ]
 
     def __str__(self) -> str:
@@ -189,7 +188,9 @@ class Answer(models.Model):
     revision = models.PositiveIntegerField(default=0)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # Who changed an answer is the answer's updated_by, also outside a web request
+    # (services, jobs, imports).
+    history = HistoricalRecords(get_user=lambda instance, **kwargs: instance.updated_by if instance else None)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["response", "question"], name="one_answer_per_question")]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from parties.models import State
 
 from .models import Answer, Question, QuestionnaireVersion, Response, ResponseSnapshot
-from .permissions import ACTIONS
+from .permissions import answers_for_state, is_focal_point_of_state
 from .selectors import response_document, response_progress
 from .signals import response_submitted
 
@@ -72,10 +72,10 @@ def answers_save(
     # Lock the response row: a submission cannot slip in between the status check
     # and the writes, and concurrent saves on one response take turns (briefly).
     locked = Response.objects.select_for_update().get(pk=response.pk)
+    if not answers_for_state(by, locked):
+        raise PermissionDenied
     if locked.status != Response.Status.DRAFT:
         raise ResponseLocked(_("This response has been submitted and can no longer be changed."))
-    if not by.has_perm(ACTIONS["change"], locked):
-        raise PermissionDenied
     question_ids = [q.pk for q in values]
     current = {
         a.question_id: a
@@ -118,10 +118,10 @@ def answers_save(
 def response_submit(*, response: Response, by) -> Response:
     """Submit a complete response: lock it for good and keep an immutable copy."""
     locked = Response.objects.select_for_update().select_related("state", "version__cluster__instrument").get(pk=response.pk)
+    if not is_focal_point_of_state(by, locked):
+        raise PermissionDenied
     if locked.status != Response.Status.DRAFT:
         raise ResponseLocked(_("This response has already been submitted."))
-    if not by.has_perm(ACTIONS["submit"], locked):
-        raise PermissionDenied
     progress = response_progress(locked)
     if not progress.complete:
         raise Incomplete(progress.missing)

@@ -54,7 +54,12 @@ def _answers(response, article) -> dict[int, Answer]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def article_answer(request, pk: int, number: int):
-    response = get_response_for_user(request.user, pk, "change" if request.method == "POST" else "view")
+    response = get_response_for_user(request.user, pk, "view")
+    if request.method == "POST" and not request.user.has_perm("questionnaire.change_response", response):
+        if response.status != response.Status.DRAFT:
+            messages.error(request, _("This response has been submitted and can no longer be changed. Nothing was saved."))
+            return redirect("questionnaire:article", pk=response.pk, number=number)
+        raise PermissionDenied
     article = _article_of(response, number)
     questions = selectors.version_questions(response.version_id, article)
     answers = _answers(response, article)
@@ -63,9 +68,11 @@ def article_answer(request, pk: int, number: int):
         form = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
         unknown = form.unknown_codes()
         if unknown:
+            # Plain text: the posted names are the client's and never become markup.
             return HttpResponseBadRequest(
                 _("Nothing was saved: these fields are not questions of this article: %(codes)s")
-                % {"codes": ", ".join(unknown[:20])}
+                % {"codes": ", ".join(name[:100] for name in unknown[:20])},
+                content_type="text/plain; charset=utf-8",
             )
         if form.is_valid():
             try:

@@ -7,6 +7,7 @@ import datetime
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -87,7 +88,7 @@ def cycle_launch(
     seed = seed or secrets.token_hex(8)
     pairs = draw_preview(cluster=cluster, states=states, seed=seed)
     launch_date = launch_date or timezone.localdate()
-    due = add_months(launch_date, 6)
+    due = add_months(launch_date, settings.SELF_ASSESSMENT_DUE_MONTHS)
     cycle = ReviewCycle.objects.create(
         cluster=cluster, year=year, launched_by=by, draw_seed=seed, draw_algorithm=drawing.ALGORITHM
     )
@@ -187,6 +188,11 @@ def job_request(*, kind: str, params: dict, by) -> JobRequest:
     _require(by.has_perm("reviews.run_jobs"))
     if kind not in Job.Kind.values:
         raise ReviewError(_("Unknown job."))
+    if kind == Job.Kind.REVIEW_SUMMARY:
+        # A draft is its State's alone: nothing of it may reach a compiled document.
+        review = Review.objects.select_related("response").get(pk=params["review"])
+        if review.response.status != Response.Status.SUBMITTED:
+            raise ReviewError(_("A summary can be compiled only once the self-assessment is submitted."))
     key = _dedupe_key(kind, params)
     existing = Job.objects.filter(dedupe_key=key, status__in=Job.ACTIVE).first()
     if existing:

@@ -13,6 +13,7 @@ from docx import Document
 from docx.shared import Pt
 
 from questionnaire.kinds import TACategory, TAPriority
+from questionnaire.models import Response
 from questionnaire.selectors import response_document
 
 from ..models import Review, Thread
@@ -34,6 +35,8 @@ def review_summary_docx(*, review_id: int, progress) -> tuple[bytes, str]:
     review = Review.objects.select_related("state", "cycle__cluster__instrument", "response__version__cluster__instrument").get(
         pk=review_id
     )
+    if review.response.status != Response.Status.SUBMITTED:
+        raise ValueError("a review summary is compiled only from a submitted response")
     reviewers = [a.reviewing_state.name for a in review.assignments.select_related("reviewing_state")]
     data = response_document(review.response)
     progress(30)
