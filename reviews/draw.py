@@ -45,6 +45,16 @@ def _feasibility(under_review: list[Candidate], reviewers: list[Candidate]) -> l
             reasons.append(f"{s.code}: no other party to the instrument in its regional group ({s.group or 'none'})")
         if not other:
             reasons.append(f"{s.code}: no party to the instrument outside its regional group")
+    by_group: dict[str, list[Candidate]] = {}
+    for r in reviewers:
+        by_group.setdefault(r.group, []).append(r)
+    reviewed = {s.id for s in under_review}
+    for group, members in sorted(by_group.items()):
+        if len(members) == 2 and all(m.id in reviewed for m in members):
+            a, b = sorted(m.code for m in members)
+            reasons.append(
+                f"{a} and {b}: the only two parties of their regional group ({group}) would have to review each other"
+            )
     return reasons
 
 
@@ -56,14 +66,67 @@ def draw(under_review: list[Candidate], reviewers: list[Candidate], seed: str) -
     if reasons:
         raise DrawImpossible(reasons)
     rng = random.Random(f"{ALGORITHM}:{seed}")
-    # Loads can be at most this even: 2 reviews per State under review, shared out.
+    # Greedy attempts from different random orders; keep the most even one. A
+    # spread of one review between the busiest and the idlest State is the best
+    # possible unless the reviews divide exactly, so stop there.
+    best, best_spread = None, None
     for _attempt in range(ATTEMPTS):
         result = _attempt_draw(under_review, reviewers, rng)
-        if result is not None:
-            return result
+        if result is None:
+            continue
+        result = _rebalance(result, under_review, reviewers)
+        spread = _spread(result, reviewers)
+        if best_spread is None or spread < best_spread:
+            best, best_spread = result, spread
+        if best_spread <= 1 or _attempt >= ATTEMPTS // 4 and best is not None:
+            break
+    if best is not None:
+        return best
     raise DrawImpossible(
         [f"no draw satisfies every rule after {ATTEMPTS} attempts (too few parties to avoid mutual reviews?)"]
     )
+
+
+def _rebalance(result: dict[int, Pair], under_review: list[Candidate], reviewers: list[Candidate]) -> dict[int, Pair]:
+    """Move single reviews from the busiest to the idlest reviewing States while
+    every rule still holds. Deterministic: it scans in code order."""
+    result = dict(result)
+    by_id = {c.id: c for c in [*reviewers, *under_review]}
+    for _step in range(4 * len(under_review)):
+        load = {r.id: 0 for r in reviewers}
+        reviews = set()  # (reviewer, reviewed)
+        for sid, pair in result.items():
+            for rid in (pair.same_group, pair.other_group):
+                load[rid] += 1
+                reviews.add((rid, sid))
+        busiest = max(load.values())
+        idle = sorted((r for r in reviewers if load[r.id] <= busiest - 2), key=lambda r: (load[r.id], r.code))
+        moved = False
+        for low in idle:
+            for sid in sorted(result, key=lambda i: by_id[i].code):
+                pair, s_ = result[sid], by_id[sid]
+                if low.id == sid or (sid, low.id) in reviews or low.id in (pair.same_group, pair.other_group):
+                    continue
+                slot = "same_group" if low.group == s_.group else "other_group"
+                current = getattr(pair, slot)
+                if load[current] != busiest:
+                    continue
+                result[sid] = Pair(**{**pair.__dict__, slot: low.id})
+                moved = True
+                break
+            if moved:
+                break
+        if not moved:
+            break
+    return result
+
+
+def _spread(result: dict[int, Pair], reviewers: list[Candidate]) -> int:
+    load = {r.id: 0 for r in reviewers}
+    for pair in result.values():
+        load[pair.same_group] += 1
+        load[pair.other_group] += 1
+    return max(load.values()) - min(load.values())
 
 
 def _attempt_draw(under_review: list[Candidate], reviewers: list[Candidate], rng: random.Random) -> dict[int, Pair] | None:

@@ -106,10 +106,32 @@ def test_it_refuses_when_a_state_is_the_only_party_in_its_group():
     with pytest.raises(DrawImpossible) as caught:
         draw(parties, parties, seed="fixed")
 
-    assert caught.value.reasons == [
-        f"{alone.code}: no other party to the instrument in its regional group (eastern_european)"
-    ]
+    assert caught.value.reasons[0] == f"{alone.code}: no other party to the instrument in its regional group (eastern_european)"
     assert alone.code in str(caught.value)
+
+
+def test_it_names_two_lone_parties_of_a_group_that_would_review_each_other():
+    parties = world([3, 3, 3, 2, 3])
+    pair = sorted(p.code for p in parties if p.group == "latin_american_caribbean")
+
+    with pytest.raises(DrawImpossible) as caught:
+        draw(parties, parties, seed="fixed")
+
+    assert caught.value.reasons == [
+        f"{pair[0]} and {pair[1]}: the only two parties of their regional group (latin_american_caribbean) would have to review each other"
+    ]
+
+
+def test_it_spreads_reviews_evenly_when_every_party_is_under_review():
+    parties = world([24, 24, 24, 24, 24])
+
+    for seed in ("a", "b", "c"):
+        result = draw(parties, parties, seed=seed)
+        load = {p.id: 0 for p in parties}
+        for pair in result.values():
+            load[pair.same_group] += 1
+            load[pair.other_group] += 1
+        assert set(load.values()) == {2}, seed
 
 
 def test_it_refuses_when_no_party_is_outside_the_group():
