@@ -77,22 +77,45 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
-@transaction.atomic
-def invitation_accept(*, token: str, first_name: str, last_name: str, password: str):
-    invitation = invitation_for_token(token)
-    # Lock so the same link cannot create two accounts from two tabs.
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    if invitation.accepted_at:
-        raise InvitationError(_("This invitation has already been used. Sign in instead."))
-    User = get_user_model()
-    user = User.objects.filter(username=invitation.email).first()
-    if user is None:
-        user = User(username=invitation.email, email=invitation.email, first_name=first_name, last_name=last_name)
-        validate_password(password, user)
-        user.set_password(password)
-        user.save()
+def account_exists(invitation: Invitation) -> bool:
+    return get_user_model().objects.filter(username=invitation.email).exists()
+
+
+def _accept(invitation: Invitation, user) -> None:
     Membership.objects.get_or_create(user=user, state=invitation.state, role=invitation.role, is_active=True)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+
+
+def _locked_open_invitation(token: str) -> Invitation:
+    invitation = invitation_for_token(token)
+    # Lock so the same link cannot be used twice from two tabs.
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at:
+        raise InvitationError(_("This invitation has already been used. Sign in instead."))
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, first_name: str, last_name: str, password: str):
+    """Create the account the invitation is for, with its role."""
+    invitation = _locked_open_invitation(token)
+    if account_exists(invitation):
+        raise InvitationError(_("An account with this e-mail address exists already: sign in, then open the link again."))
+    User = get_user_model()
+    user = User(username=invitation.email, email=invitation.email, first_name=first_name, last_name=last_name)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    _accept(invitation, user)
     return user
+
+
+@transaction.atomic
+def invitation_accept_signed_in(*, token: str, user) -> None:
+    """Add the invitation's role to the signed-in account it was sent to."""
+    invitation = _locked_open_invitation(token)
+    if user.username.lower() != invitation.email:
+        raise InvitationError(_("This invitation was sent to another e-mail address than the one you are signed in with."))
+    _accept(invitation, user)

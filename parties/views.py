@@ -48,6 +48,20 @@ def invitation_accept(request, token: str):
         invitation = services.invitation_for_token(token)
     except services.InvitationError as exc:
         return render(request, "parties/invitation_invalid.html", {"reason": str(exc)}, status=410)
+    if services.account_exists(invitation):
+        # An existing account adds the role once its owner has signed in: the
+        # link alone must not grant a role to someone else's account.
+        if not request.user.is_authenticated:
+            messages.info(request, _("You already have an account: sign in to accept the invitation."))
+            return redirect(f"{reverse('login')}?next={request.path}")
+        if request.method == "POST":
+            try:
+                services.invitation_accept_signed_in(token=token, user=request.user)
+            except services.InvitationError as exc:
+                return render(request, "parties/invitation_invalid.html", {"reason": str(exc)}, status=410)
+            messages.success(request, _("The role is added to your account."))
+            return redirect("home")
+        return render(request, "parties/invitation_accept.html", {"invitation": invitation, "existing_account": True})
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -105,6 +105,20 @@ def compute_progress(articles: Iterable[Article], questions: list[Question], val
     return Progress(articles=list(by_article.values()))
 
 
+def question_was_asked(*, response: Response, question: Question) -> bool:
+    """Whether the question's conditions (the whole chain) hold in this response."""
+    values = answer_values(response)
+    applicable: dict[int, bool] = {}
+    chain = []
+    current = question
+    while current is not None:
+        chain.append(current)
+        current = current.condition_question
+    for q in reversed(chain):
+        applicable[q.pk] = is_applicable(q, values, applicable)
+    return applicable[question.pk]
+
+
 def answer_values(response: Response) -> dict[int, Any]:
     return dict(Answer.objects.filter(response=response).values_list("question_id", "value"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, Prefetch, QuerySet, When
 
 from parties.models import Membership
 from parties.permissions import roles_of
@@ -40,11 +40,17 @@ def cycles_overview() -> QuerySet[ReviewCycle]:
     return ReviewCycle.objects.select_related("cluster__instrument", "launched_by").order_by("-year", "cluster__order")
 
 
+def assignments_same_group_first() -> QuerySet[ReviewerAssignment]:
+    return ReviewerAssignment.objects.select_related("reviewing_state").order_by(
+        Case(When(slot=ReviewerAssignment.Slot.SAME_GROUP, then=0), default=1)
+    )
+
+
 def cycle_reviews(cycle: ReviewCycle) -> list[Review]:
     return list(
         Review.objects.filter(cycle=cycle)
         .select_related("state", "response")
-        .prefetch_related(Prefetch("assignments", queryset=ReviewerAssignment.objects.select_related("reviewing_state")))
+        .prefetch_related(Prefetch("assignments", queryset=assignments_same_group_first()))
         .order_by("state__name")
     )
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from parties.models import State, TreatyStatus
 from parties.permissions import roles_of
 from questionnaire.models import Cluster, Question, Response
-from questionnaire.selectors import latest_version
+from questionnaire.selectors import latest_version, question_was_asked
 from questionnaire.services import response_get_or_create
 
 from . import draw as drawing
@@ -128,6 +128,8 @@ def thread_start(*, review: Review, question: Question, kind: str, body: str, by
     _require(by.has_perm("reviews.comment", review))
     if question.version_id != review.response.version_id:
         raise ReviewError(_("This question is not part of the questionnaire under review."))
+    if not question_was_asked(response=review.response, question=question):
+        raise ReviewError(_("This question was not asked in this response (its condition is not met)."))
     body = body.strip()
     if not body:
         raise ReviewError(_("Write a comment first."))

@@ -1,0 +1,221 @@
+"""Fixtures and helpers of the HTTP-level tests.
+
+The personas and the data come from tests/conftest.py; this file adds what only
+HTTP tests need: a client per persona, the states of A's response (submitted, with
+a thread), a finished job, an invitation link, form data built the way the
+answering page posts it, and a fingerprint of the database to prove that a refused
+request changed nothing."""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from parties import services as party_services
+from questionnaire import content
+from parties.models import Invitation, Membership
+from questionnaire.models import Answer, Response, ResponseSnapshot
+from questionnaire.services import response_submit
+from reviews import services as review_services
+from reviews.models import Comment, Job, Review, ReviewCycle, ReviewerAssignment, Thread
+from tests.factories import MINI, fill_required, make_questionnaire
+
+PERSONAS = (
+    "anonymous",
+    "focal_point_a",
+    "contributor_a",
+    "focal_point_b",
+    "reviewer",
+    "unassigned_reviewer",
+    "secretariat",
+)
+LOGIN_URL = "/accounts/login/"
+
+
+# --- Speed -------------------------------------------------------------------------
+
+_parse = content.parse_content
+
+
+@functools.cache
+def _parsed(path: str, mtime: float):
+    return _parse(path)
+
+
+@pytest.fixture
+def mini_versions(db):
+    """tests/conftest.py's mini_versions, with mini.yaml parsed once per session
+    (as load_real_questionnaire does for the real file): almost every test here
+    loads it, and parsing is most of the cost. The rows are still created by the
+    real loader in each test; an edited file (new mtime) is parsed again."""
+
+    def cached(path):
+        path = Path(path)
+        return _parsed(str(path), path.stat().st_mtime)
+
+    with mock.patch.object(content, "parse_content", cached):
+        return make_questionnaire(MINI)
+
+
+# --- Clients ------------------------------------------------------------------------
+
+
+def client_for(user, **kwargs) -> Client:
+    """A fresh client signed in as ``user`` (or anonymous)."""
+    client = Client(**kwargs)
+    if user is not None and user.is_authenticated:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_user():
+    return client_for
+
+
+# --- States of A's response ----------------------------------------------------------
+
+
+def submit(response: Response, by) -> Response:
+    """Answer every required question and submit, through the services."""
+    fill_required(response, by)
+    response_submit(response=Response.objects.get(pk=response.pk), by=by)
+    return Response.objects.get(pk=response.pk)
+
+
+@pytest.fixture
+def submitted_a(review_a, response_a, focal_point_a) -> Response:
+    """A's response (the one under review_a), complete and submitted."""
+    assert review_a.response_id == response_a.pk
+    return submit(response_a, focal_point_a)
+
+
+def fresh_review(review: Review) -> Review:
+    """The review re-read as a view reads it (its response may have changed)."""
+    return Review.objects.select_related("state", "response__version", "cycle__cluster").get(pk=review.pk)
+
+
+@pytest.fixture
+def thread_a(submitted_a, review_a, reviewer, version) -> Thread:
+    """An open thread started by the reviewer on A's first status answer."""
+    from tests.factories import question
+
+    return review_services.thread_start(
+        review=fresh_review(review_a),
+        question=question(version, "FP-5.1.a.status"),
+        kind=Thread.Kind.CLARIFICATION,
+        body="Which authority enforces this?",
+        by=reviewer,
+    )
+
+
+@pytest.fixture
+def succeeded_job(review_a, secretariat, django_capture_on_commit_callbacks) -> Job:
+    """A cluster report of review_a's cycle, built by the (eager) task after commit."""
+    with django_capture_on_commit_callbacks(execute=True):
+        result = review_services.job_request(
+            kind=Job.Kind.CLUSTER_REPORT, params={"cycle": review_a.cycle_id}, by=secretariat
+        )
+    job = Job.objects.get(pk=result.job.pk)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    return job
+
+
+def invite(*, email: str, role: str, state, by) -> tuple[Invitation, str]:
+    """Create an invitation through the service; return it with its secret token."""
+    tokens: list[str] = []
+
+    def accept_url_for(token: str) -> str:
+        tokens.append(token)
+        return f"http://testserver/people/invitations/{token}/"
+
+    invitation = party_services.invitation_create(email=email, role=role, state=state, by=by, accept_url_for=accept_url_for)
+    return invitation, tokens[0]
+
+
+@pytest.fixture
+def invitation_token(secretariat, state_a) -> str:
+    _invitation, token = invite(email="new.person@example.org", role=Membership.Role.CONTRIBUTOR, state=state_a, by=secretariat)
+    return token
+
+
+# --- The answering form as the page posts it -------------------------------------------
+
+
+def legislation_rows(code: str, rows: list[dict[str, str]]) -> dict[str, str]:
+    """``<code>-<i>-title|article|link`` as the rows widget posts them."""
+    data = {}
+    for i, row in enumerate(rows):
+        for part in ("title", "article", "link"):
+            data[f"{code}-{i}-{part}"] = row.get(part, "")
+    return data
+
+
+def ta_block(code: str, *, needed: str = "", categories: list[str] = (), priority: str = "", details: str = "") -> dict:
+    """The technical-assistance block: ``<code>-needed|categories|priority|details``."""
+    return {
+        f"{code}-needed": needed,
+        f"{code}-categories": list(categories),
+        f"{code}-priority": priority,
+        f"{code}-details": details,
+    }
+
+
+_REVISIONS_INPUT = re.compile(r'<input type="hidden" name="revisions" value="([^"]*)"')
+
+
+def page_revisions(page) -> str:
+    """The ``revisions`` hidden field of a rendered answering page, as a browser
+    would post it back."""
+    found = _REVISIONS_INPUT.search(page.content.decode())
+    assert found, "the page has no revisions field"
+    return html.unescape(found.group(1))
+
+
+def stored_answers(response) -> dict[str, tuple[Any, int]]:
+    """question code → (value, revision) as stored."""
+    return {
+        code: (value, revision)
+        for code, value, revision in Answer.objects.filter(response=response).values_list(
+            "question__code", "value", "revision"
+        )
+    }
+
+
+def messages_of(page) -> list[str]:
+    return [str(m) for m in page.context["messages"]] if page.context else []
+
+
+# --- What a refused request must leave untouched --------------------------------------
+
+
+def db_fingerprint() -> dict[str, list]:
+    """Every row a request of this project could create or change (sessions and
+    history tables aside), small enough to compare whole."""
+    User = get_user_model()
+    return {
+        "users": list(User.objects.order_by("pk").values_list("pk", "username", "is_active")),
+        "memberships": list(Membership.objects.order_by("pk").values_list("pk", "user_id", "state_id", "role", "is_active")),
+        "invitations": list(Invitation.objects.order_by("pk").values_list("pk", "email", "accepted_at")),
+        "responses": list(Response.objects.order_by("pk").values_list("pk", "status", "submitted_at", "due_date")),
+        "answers": [
+            (pk, json.dumps(value, sort_keys=True), revision)
+            for pk, value, revision in Answer.objects.order_by("pk").values_list("pk", "value", "revision")
+        ],
+        "snapshots": list(ResponseSnapshot.objects.order_by("pk").values_list("pk", "sha256")),
+        "cycles": list(ReviewCycle.objects.order_by("pk").values_list("pk", "year", "draw_seed")),
+        "reviews": list(Review.objects.order_by("pk").values_list("pk", "status")),
+        "assignments": list(ReviewerAssignment.objects.order_by("pk").values_list("pk", "reviewing_state_id")),
+        "threads": list(Thread.objects.order_by("pk").values_list("pk", "status")),
+        "comments": list(Comment.objects.order_by("pk").values_list("pk", "body")),
+        "jobs": list(Job.objects.order_by("pk").values_list("pk", "status", "result_name")),
+    }

@@ -1,0 +1,558 @@
+"""Who gets what, for every URL of the project.
+
+ACCESS has one entry per URL pattern (walked from the resolver, so that a new
+view without an access rule fails ``test_it_has_an_access_rule_for_every_url_pattern``).
+Each entry says how to build the URL from the fixtures and, per request method and
+per state of A's response (draft, or submitted with a thread on it), what each
+persona gets. A request that is refused (or merely shows a form again) must leave
+the database exactly as it was. Every answer also carries a Content-Security-Policy
+without 'unsafe-inline', and, for a signed-in persona, Cache-Control: no-store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from parties.models import Membership
+
+from .conftest import LOGIN_URL, PERSONAS, client_for, db_fingerprint
+
+pytestmark = pytest.mark.django_db
+
+DRAFT, SUBMITTED = "draft", "submitted"
+
+# Mounted apps that are not ours to rule here, and why.
+SKIPPED_PREFIXES = {
+    "admin/": "the Django admin: staff only, Django's own permission checks",
+    "i18n/": "set_language: no data behind it",
+    "accounts/": "login and logout: open to everyone by design",
+}
+
+
+# --- Expectations ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int
+    # Where a redirect goes: a path prefix, or a function of the context.
+    to: str | Callable[[Any], str] | None = None
+    # The request may change the database (a successful action); otherwise the
+    # database must be left exactly as it was.
+    changes: bool = False
+
+    def location(self, ctx) -> str | None:
+        return self.to(ctx) if callable(self.to) else self.to
+
+    def describe(self, ctx) -> str:
+        where = self.location(ctx)
+        return f"{self.status}" + (f" → {where}" if where else "")
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Either outcome is acceptable (both refuse and change nothing); the precise
+    one is pinned by a dedicated test elsewhere."""
+
+    options: tuple[Expect, ...]
+    changes: bool = False
+
+    def describe(self, ctx) -> str:
+        return " or ".join(o.describe(ctx) for o in self.options)
+
+
+OK = Expect(200)
+LOGIN = Expect(302, LOGIN_URL + "?next=")
+FORBIDDEN = Expect(403)
+NOT_FOUND = Expect(404)
+NOT_ALLOWED = Expect(405)
+
+
+def done(to=None, status: int = 302) -> Expect:
+    return Expect(status, to, changes=True)
+
+
+def to_response(ctx) -> str:
+    return reverse("questionnaire:response", args=[ctx.response.pk])
+
+
+def to_submitted(ctx) -> str:
+    return reverse("questionnaire:submitted", args=[ctx.response.pk])
+
+
+def to_completeness(ctx) -> str:
+    return reverse("questionnaire:completeness", args=[ctx.response.pk])
+
+
+def to_review_article(ctx) -> str:
+    return reverse("reviews:article", args=[ctx.review.pk, 5]) + "#q-FP-5.1.a.status"
+
+
+# Editing a submitted response: nothing saved, back to a page of that response
+# (its article or its overview) with a message; test_answering checks the message.
+LOCKED = Expect(302, lambda ctx: to_response(ctx))
+
+
+def who(**expectations) -> dict[str, Expect | AnyOf]:
+    """One expectation per persona, all of them named."""
+    missing = set(PERSONAS) - set(expectations)
+    extra = set(expectations) - set(PERSONAS)
+    assert not missing and not extra, f"missing {missing}, unknown {extra}"
+    return expectations
+
+
+def signed_in(expect, **overrides) -> dict[str, Expect | AnyOf]:
+    """Anonymous → login; every signed-in persona → ``expect`` unless overridden."""
+    return who(**{p: expect for p in PERSONAS if p != "anonymous"} | {"anonymous": LOGIN} | overrides)
+
+
+def secretariat_only(expect=OK, others=FORBIDDEN) -> dict[str, Expect | AnyOf]:
+    return signed_in(others, secretariat=expect)
+
+
+# A's response: its own people always; the secretariat once submitted; nobody else,
+# reviewers included (they read through reviews/*).
+RESPONSE_DRAFT = signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK)
+RESPONSE_SUBMITTED = signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK, secretariat=OK)
+# A's review: the State under review, its assigned reviewers and the secretariat.
+REVIEW_VISIBLE = signed_in(
+    NOT_FOUND, focal_point_a=OK, contributor_a=OK, reviewer=OK, secretariat=OK
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    phase: str
+    expect: dict[str, Expect | AnyOf]
+    data: Callable[[Any], dict] = field(default=lambda ctx: {})
+
+
+@dataclass(frozen=True)
+class Rule:
+    url: Callable[[Any], str]
+    cases: tuple[Case, ...]
+
+
+def _article_post(ctx) -> dict:
+    return {"FP-5.1.a.q3": "7", "revisions": "{}"}
+
+
+def _thread_post(ctx) -> dict:
+    return {"kind": "comment", "body": "A comment from the access matrix."}
+
+
+def _reply_post(ctx) -> dict:
+    return {"body": "A reply from the access matrix."}
+
+
+def _cycle_post(ctx) -> dict:
+    return {"cluster": ctx.version.cluster_id, "year": 2027, "states": [ctx.state_b.pk], "seed": "matrix"}
+
+
+def _job_post(ctx) -> dict:
+    return {"kind": "cluster_report", "cycle": ctx.cycle.pk}
+
+
+def _invitation_post(ctx) -> dict:
+    return {"email": "matrix@example.org", "role": Membership.Role.CONTRIBUTOR, "state": ctx.state_a.pk}
+
+
+ACCESS: dict[str, Rule] = {
+    "home": Rule(lambda ctx: reverse("home"), (Case("GET", DRAFT, signed_in(OK)),)),
+    # --- Answering (questionnaire/*) ---
+    "questionnaire:response": Rule(
+        lambda ctx: reverse("questionnaire:response", args=[ctx.response.pk]),
+        (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
+    ),
+    "questionnaire:article": Rule(
+        lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5]),
+        (
+            Case("GET", DRAFT, RESPONSE_DRAFT),
+            Case("GET", SUBMITTED, RESPONSE_SUBMITTED),
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=done(lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    contributor_a=done(lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                ),
+                _article_post,
+            ),
+            Case(
+                "POST",
+                SUBMITTED,
+                # The secretariat never edits: a plain refusal, or the same redirect.
+                signed_in(NOT_FOUND, focal_point_a=LOCKED, contributor_a=LOCKED, secretariat=AnyOf((FORBIDDEN, LOCKED))),
+                _article_post,
+            ),
+        ),
+    ),
+    "questionnaire:completeness": Rule(
+        lambda ctx: reverse("questionnaire:completeness", args=[ctx.response.pk]),
+        (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
+    ),
+    "questionnaire:submit": Rule(
+        lambda ctx: reverse("questionnaire:submit", args=[ctx.response.pk]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=FORBIDDEN)),
+            # Incomplete: the focal point is sent to the completeness page, nothing changes.
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(NOT_FOUND, focal_point_a=Expect(302, to_completeness), contributor_a=FORBIDDEN),
+            ),
+            Case(
+                "GET",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=Expect(302, to_submitted),
+                    contributor_a=Expect(302, to_submitted),
+                    secretariat=Expect(302, to_submitted),
+                ),
+            ),
+            Case(
+                "POST",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=Expect(302, to_submitted),
+                    contributor_a=Expect(302, to_submitted),
+                    secretariat=Expect(302, to_submitted),
+                ),
+            ),
+        ),
+    ),
+    "questionnaire:submitted": Rule(
+        lambda ctx: reverse("questionnaire:submitted", args=[ctx.response.pk]),
+        (
+            Case(
+                "GET",
+                DRAFT,
+                signed_in(NOT_FOUND, focal_point_a=Expect(302, to_response), contributor_a=Expect(302, to_response)),
+            ),
+            Case("GET", SUBMITTED, RESPONSE_SUBMITTED),
+        ),
+    ),
+    # --- Cycles (secretariat) ---
+    "reviews:cycles": Rule(lambda ctx: reverse("reviews:cycles"), (Case("GET", DRAFT, secretariat_only()),)),
+    "reviews:cycle_launch": Rule(
+        lambda ctx: reverse("reviews:cycle_launch"),
+        (
+            Case("GET", DRAFT, secretariat_only()),
+            Case("POST", DRAFT, secretariat_only(done("/reviews/cycles/")), _cycle_post),
+        ),
+    ),
+    "reviews:cycle": Rule(
+        lambda ctx: reverse("reviews:cycle", args=[ctx.cycle.pk]), (Case("GET", DRAFT, secretariat_only()),)
+    ),
+    # --- The review of A ---
+    "reviews:review": Rule(
+        lambda ctx: reverse("reviews:review", args=[ctx.review.pk]),
+        (Case("GET", DRAFT, REVIEW_VISIBLE), Case("GET", SUBMITTED, REVIEW_VISIBLE)),
+    ),
+    "reviews:article": Rule(
+        lambda ctx: reverse("reviews:article", args=[ctx.review.pk, 5]),
+        (
+            # Visible review, but no answers to read before submission.
+            Case(
+                "GET",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN
+                ),
+            ),
+            Case("GET", SUBMITTED, REVIEW_VISIBLE),
+        ),
+    ),
+    "reviews:thread_create": Rule(
+        lambda ctx: reverse("reviews:thread_create", args=[ctx.review.pk, "FP-5.1.a.status"]),
+        (
+            Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN
+                ),
+                _thread_post,
+            ),
+            Case(
+                "POST",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=FORBIDDEN,
+                    contributor_a=FORBIDDEN,
+                    reviewer=done(to_review_article),
+                    secretariat=FORBIDDEN,
+                ),
+                _thread_post,
+            ),
+        ),
+    ),
+    "reviews:comment_create": Rule(
+        lambda ctx: reverse("reviews:comment_create", args=[ctx.thread.pk]),
+        (
+            Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+            Case(
+                "POST",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=done(to_review_article),
+                    contributor_a=done(to_review_article),
+                    reviewer=done(to_review_article),
+                    secretariat=FORBIDDEN,
+                ),
+                _reply_post,
+            ),
+        ),
+    ),
+    "reviews:thread_resolve": Rule(
+        lambda ctx: reverse("reviews:thread_resolve", args=[ctx.thread.pk]),
+        (
+            Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+            Case(
+                "POST",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=FORBIDDEN,
+                    contributor_a=FORBIDDEN,
+                    reviewer=done(to_review_article),
+                    secretariat=FORBIDDEN,
+                ),
+            ),
+        ),
+    ),
+    # --- Jobs (secretariat) ---
+    "reviews:jobs": Rule(lambda ctx: reverse("reviews:jobs"), (Case("GET", DRAFT, secretariat_only()),)),
+    "reviews:job_create": Rule(
+        lambda ctx: reverse("reviews:job_create"),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            Case("POST", DRAFT, secretariat_only(done("/reviews/jobs/")), _job_post),
+        ),
+    ),
+    "reviews:job": Rule(
+        lambda ctx: reverse("reviews:job", args=[ctx.job.pk]),
+        (Case("GET", DRAFT, secretariat_only(OK, NOT_FOUND)),),
+    ),
+    "reviews:job_download": Rule(
+        lambda ctx: reverse("reviews:job_download", args=[ctx.job.pk]),
+        (Case("GET", DRAFT, secretariat_only(OK, NOT_FOUND)),),
+    ),
+    # --- People ---
+    "parties:invite": Rule(
+        lambda ctx: reverse("parties:invite"),
+        (
+            Case("GET", DRAFT, signed_in(FORBIDDEN, focal_point_a=OK, focal_point_b=OK, secretariat=OK)),
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    FORBIDDEN,
+                    focal_point_a=done("/people/invitations/"),
+                    # B's focal point cannot pick State A: the form again, nothing sent.
+                    focal_point_b=OK,
+                    secretariat=done("/people/invitations/"),
+                ),
+                _invitation_post,
+            ),
+        ),
+    ),
+    # The one page for people who have no account yet.
+    "parties:accept": Rule(
+        lambda ctx: reverse("parties:accept", args=[ctx.token]),
+        (
+            Case("GET", DRAFT, who(**{p: OK for p in PERSONAS})),
+            # An empty form: shown again with its errors, no account created.
+            Case("POST", DRAFT, who(**{p: OK for p in PERSONAS})),
+        ),
+    ),
+}
+
+
+# --- The URL patterns of the project ------------------------------------------------
+
+
+def project_patterns() -> tuple[dict[str, str], dict[str, str]]:
+    """(name → route) of every pattern to rule, (route → reason) of those skipped."""
+    ruled: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if not prefix:
+                reason = next((why for skip, why in SKIPPED_PREFIXES.items() if route.startswith(skip)), None)
+                if reason:
+                    skipped[route] = reason
+                    continue
+            if isinstance(p, URLResolver):
+                ns = ":".join(filter(None, [namespace, p.namespace])) or None
+                walk(p.url_patterns, route, ns)
+            else:
+                assert isinstance(p, URLPattern)
+                name = f"{namespace}:{p.name}" if namespace and p.name else p.name
+                ruled[name or f"<unnamed {route}>"] = route
+
+    walk(get_resolver().url_patterns, "", None)
+    return ruled, skipped
+
+
+def test_it_has_an_access_rule_for_every_url_pattern():
+    ruled, skipped = project_patterns()
+
+    without_rule = sorted(f"{name} ({route})" for name, route in ruled.items() if name not in ACCESS)
+    stale = sorted(set(ACCESS) - set(ruled))
+    assert not without_rule, f"URL patterns with no entry in ACCESS: {without_rule}"
+    assert not stale, f"ACCESS entries for URL patterns that no longer exist: {stale}"
+    # The allow-list is not stale either: each prefix still skips something.
+    assert {skip for skip in SKIPPED_PREFIXES if any(route.startswith(skip) for route in skipped)} == set(SKIPPED_PREFIXES)
+
+
+def test_it_tests_every_pattern_at_least_once_and_post_only_views_by_post():
+    for name, rule in ACCESS.items():
+        assert rule.cases, name
+        methods = {case.method for case in rule.cases}
+        assert methods <= {"GET", "POST"}, name
+        if any(case.expect == signed_in(NOT_ALLOWED) for case in rule.cases if case.method == "GET"):
+            assert "POST" in methods, f"{name} is POST-only but has no POST case"
+
+
+# --- The matrix ---------------------------------------------------------------------
+
+CASES = [
+    pytest.param(name, i, id=f"{name}-{case.method}-{case.phase}")
+    for name, rule in ACCESS.items()
+    for i, case in enumerate(rule.cases)
+]
+
+
+def _matches(expect, page, ctx) -> bool:
+    if isinstance(expect, AnyOf):
+        return any(_matches(option, page, ctx) for option in expect.options)
+    if page.status_code != expect.status:
+        return False
+    where = expect.location(ctx)
+    if where is None:
+        return True
+    return page.status_code in (301, 302, 303) and page["Location"].startswith(where)
+
+
+def _outcome(page) -> str:
+    location = page.get("Location")
+    return f"{page.status_code}" + (f" → {location}" if location else "")
+
+
+class LazyContext:
+    """The fixtures a URL or a POST needs, set up only when asked for."""
+
+    FIXTURES = {
+        "response": "response_a",
+        "review": "review_a",
+        "thread": "thread_a",
+        "job": "succeeded_job",
+        "token": "invitation_token",
+        "version": "version",
+        "state_a": "state_a",
+        "state_b": "state_b",
+    }
+
+    def __init__(self, request):
+        self._request = request
+
+    def __getattr__(self, name):
+        if name == "cycle":
+            return self.review.cycle
+        return self._request.getfixturevalue(self.FIXTURES[name])
+
+
+@pytest.mark.parametrize(("name", "index"), CASES)
+def test_it_gives_each_persona_what_the_access_table_says(request, name, index, review_a, response_a):
+    rule = ACCESS[name]
+    case = rule.cases[index]
+    users = {persona: request.getfixturevalue(persona) for persona in PERSONAS}
+    if case.phase == SUBMITTED:
+        request.getfixturevalue("submitted_a")
+    response_a.refresh_from_db()
+    assert response_a.status == case.phase
+    ctx = LazyContext(request)
+    url = rule.url(ctx)
+    data = case.data(ctx)
+
+    # Refusals first, so that an allowed action cannot hide a refusal's changes.
+    order = sorted(PERSONAS, key=lambda persona: case.expect[persona].changes)
+    wrong = []
+    before = db_fingerprint()
+    for persona in order:
+        expect = case.expect[persona]
+        client = client_for(users[persona])
+        page = client.get(url) if case.method == "GET" else client.post(url, data)
+        if not _matches(expect, page, ctx):
+            wrong.append(f"{persona}: expected {expect.describe(ctx)}, got {_outcome(page)}")
+        if persona != "anonymous" and "no-store" not in page.get("Cache-Control", ""):
+            wrong.append(f"{persona}: {_outcome(page)} without no-store (Cache-Control: {page.get('Cache-Control')!r})")
+        csp = page.get("Content-Security-Policy", "")
+        if not csp or "'unsafe-inline'" in csp:
+            wrong.append(f"{persona}: {_outcome(page)} with Content-Security-Policy {csp!r}")
+        if page.streaming:  # a download: read it, which closes its file
+            b"".join(page.streaming_content)
+        # A POST is checked request by request; a GET changes nothing for anyone,
+        # which is checked once at the end.
+        if case.method == "POST":
+            after = db_fingerprint()
+            if not expect.changes and after != before:
+                changed = sorted(key for key in after if after[key] != before[key])
+                wrong.append(f"{persona}: {_outcome(page)} but the database changed: {changed}")
+            before = after
+
+    assert not wrong, f"{case.method} {url} ({case.phase}):\n" + "\n".join(wrong)
+    if case.method == "GET":
+        after = db_fingerprint()
+        changed = sorted(key for key in after if after[key] != before[key])
+        assert not changed, f"GET {url} changed the database: {changed}"
+
+
+# --- Around the table ------------------------------------------------------------------
+
+
+def test_it_answers_the_same_404_for_a_missing_response_as_for_someone_elses(focal_point_b, response_a):
+    client = client_for(focal_point_b)
+
+    forbidden = client.get(reverse("questionnaire:response", args=[response_a.pk]))
+    missing = client.get(reverse("questionnaire:response", args=[response_a.pk + 1000]))
+
+    assert forbidden.status_code == missing.status_code == 404
+    assert forbidden.content == missing.content  # nothing tells an outsider that it exists
+
+
+def test_it_forgets_a_deactivated_membership_at_the_next_request(contributor_a, response_a):
+    client = client_for(contributor_a)
+    url = reverse("questionnaire:article", args=[response_a.pk, 5])
+    assert client.get(url).status_code == 200
+
+    Membership.objects.filter(user=contributor_a).update(is_active=False)
+
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"revisions": "{}", "FP-5.1.a.q3": "1"}).status_code == 404
+    assert not response_a.answers.exists()
+
+
+def test_it_treats_a_deactivated_account_as_signed_out(focal_point_a, response_a):
+    client = client_for(focal_point_a)
+    focal_point_a.is_active = False
+    focal_point_a.save(update_fields=["is_active"])
+
+    page = client.get(reverse("questionnaire:response", args=[response_a.pk]))
+
+    assert page.status_code == 302
+    assert page["Location"].startswith(LOGIN_URL)

@@ -1,0 +1,188 @@
+"""Query budgets of the busiest pages: a fixed number of queries whatever the
+number of questions, answers, threads or States. Each test measures a small and a
+large case, requires the same count, and pins it.
+
+The counts include what every signed-in request costs: the session and the user
+(2 queries), the user's roles (1) and saving the session (3: SESSION_SAVE_EVERY_REQUEST
+in a savepoint)."""
+
+from __future__ import annotations
+
+import pytest
+
+from questionnaire.selectors import question_was_asked
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from parties.models import Membership
+from questionnaire.models import Article, Question
+from questionnaire.services import response_get_or_create
+from reviews import services as review_services
+from reviews.models import Review, Thread
+from tests.factories import MembershipFactory, fill_required, load_real_questionnaire
+
+from .conftest import client_for, fresh_review, submit
+
+pytestmark = pytest.mark.django_db
+
+Role = Membership.Role
+# measured: 12 (6 for the request: session, user, roles and the session saved in a savepoint;
+# 6 for the page: response, article, questions, choices, answers, the list of articles)
+ARTICLE_PAGE_BUDGET = 12
+# measured: 13 (6 for the request, 4 for the responses and their progress, 3 for the reviews of the
+# State and their reviewing States)
+HOME_BUDGET = 13
+OVERVIEW_BUDGET = 10  # measured: 10
+REVIEW_ARTICLE_BUDGET = 15  # measured: 15 (the review and its 2 prefetches, then 1 query each for the article,
+# questions, choices, answers, threads and comments)
+SECRETARIAT_HOME_BUDGET = 8  # measured: 8 (the cycles and the jobs)
+
+
+def queries(client, url: str) -> int:
+    """Queries of one GET, after a first GET has warmed the caches."""
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url)
+    assert page.status_code == 200
+    return len(captured)
+
+
+@pytest.fixture
+def real_versions(version):
+    """The real questionnaire, loaded after the mini one (so ``version`` stays the mini)."""
+    return load_real_questionnaire()
+
+
+def biggest_article(versions) -> Article:
+    return (
+        Article.objects.filter(version__in=versions.values())
+        .annotate(n=Count("questions"))
+        .order_by("-n", "pk")
+        .select_related("version")
+        .first()
+    )
+
+
+def test_it_renders_an_article_page_in_the_same_few_queries_whatever_its_size(
+    focal_point_a, state_a, response_a, real_versions, django_assert_max_num_queries
+):
+    article = biggest_article(real_versions)
+    assert article.questions.count() >= 50
+    real_response = response_get_or_create(state=state_a, version=article.version, due_date=None)
+    fill_required(response_a, focal_point_a)
+    fill_required(real_response, focal_point_a)
+    client = client_for(focal_point_a)
+    small_url = reverse("questionnaire:article", args=[response_a.pk, 14])  # 5 questions
+    big_url = reverse("questionnaire:article", args=[real_response.pk, article.number])
+
+    small, big = queries(client, small_url), queries(client, big_url)
+
+    assert small == big, f"mini article: {small} queries, article {article.number} of the real questionnaire: {big}"
+    with django_assert_max_num_queries(ARTICLE_PAGE_BUDGET):
+        client.get(big_url)
+
+
+def test_it_renders_a_focal_points_home_in_the_same_queries_however_many_states_and_questions(
+    focal_point_a, review_a, response_a, secretariat, parties, real_versions, django_assert_max_num_queries
+):
+    small_client = client_for(focal_point_a)
+    small = queries(small_client, reverse("home"))
+
+    # A focal point of three States, each with a response to every real cluster,
+    # answered, and under review in a cycle of its own cluster.
+    big_user = MembershipFactory(role=Role.FOCAL_POINT, state=parties[2]).user
+    for state in parties[3:5]:
+        MembershipFactory(role=Role.FOCAL_POINT, state=state, user=big_user)
+    for state in parties[2:5]:
+        for v in real_versions.values():
+            fill_required(response_get_or_create(state=state, version=v, due_date=None), big_user)
+    for year, v in enumerate(real_versions.values(), start=2030):
+        review_services.cycle_launch(cluster=v.cluster, year=year, states=parties[2:5], by=secretariat, seed="budget")
+    assert Review.objects.filter(state__in=parties[2:5]).count() == 3 * len(real_versions)
+
+    big_client = client_for(big_user)
+    big = queries(big_client, reverse("home"))
+
+    assert small == big, f"one State, mini questionnaire: {small} queries; three States, real questionnaire: {big}"
+    with django_assert_max_num_queries(HOME_BUDGET):
+        big_client.get(reverse("home"))
+
+
+def test_it_renders_the_response_overview_in_the_same_queries_whatever_its_size(
+    focal_point_a, state_a, response_a, real_versions, django_assert_max_num_queries
+):
+    real_response = response_get_or_create(state=state_a, version=real_versions["I"], due_date=None)
+    fill_required(real_response, focal_point_a)
+    client = client_for(focal_point_a)
+
+    small = queries(client, reverse("questionnaire:response", args=[response_a.pk]))
+    big = queries(client, reverse("questionnaire:response", args=[real_response.pk]))
+
+    assert Question.objects.filter(version=real_versions["I"]).count() > 100
+    assert small == big, f"mini: {small} queries, real cluster I: {big}"
+    with django_assert_max_num_queries(OVERVIEW_BUDGET):
+        client.get(reverse("questionnaire:response", args=[real_response.pk]))
+
+
+def start_threads(review, questions, reviewer, state_person, per_question: int = 1):
+    review = fresh_review(review)
+    for q in questions:
+        for _ in range(per_question):
+            thread = review_services.thread_start(
+                review=review, question=q, kind=Thread.Kind.COMMENT, body=f"About {q.code}?", by=reviewer
+            )
+            thread.review = review
+            review_services.comment_add(thread=thread, body="Here is more.", by=state_person)
+            review_services.comment_add(thread=thread, body="Thank you.", by=reviewer)
+
+
+def test_it_renders_a_reviewers_article_page_in_the_same_queries_whatever_its_size(
+    reviewer, focal_point_a, review_a, submitted_a, version, secretariat, parties, state_b, real_versions,
+    django_assert_max_num_queries
+):
+    # Small: the mini article 14 (5 questions) with one thread.
+    start_threads(review_a, Question.objects.filter(version=version, article__number=14)[:1], reviewer, focal_point_a)
+    small = queries(client_for(reviewer), reverse("reviews:article", args=[review_a.pk, 14]))
+
+    # Large: the biggest real article, every answer discussed in two threads with
+    # three comments each, by the two reviewing States and the State under review.
+    article = biggest_article(real_versions)
+    cycle = review_services.cycle_launch(cluster=article.version.cluster, year=2031, states=[state_b], by=secretariat,
+                                         seed="big")
+    review = Review.objects.get(cycle=cycle)
+    assert review.response.version_id == article.version_id
+    focal_point = MembershipFactory(role=Role.FOCAL_POINT, state=state_b).user
+    submit(review.response, focal_point)
+    reviewers = [MembershipFactory(role=Role.REVIEWER, state=a.reviewing_state).user for a in review.assignments.all()]
+    asked = [
+        q for q in Question.objects.filter(article=article).select_related("condition_question")
+        if question_was_asked(response=review.response, question=q)
+    ]
+    for person in reviewers:
+        start_threads(review, asked, person, focal_point)
+    assert Thread.objects.filter(review=review).count() == 2 * len(asked)
+
+    big_client = client_for(reviewers[0])
+    big = queries(big_client, reverse("reviews:article", args=[review.pk, article.number]))
+
+    assert small == big, f"one thread on 5 questions: {small} queries; {2 * len(asked)} threads on {len(asked)}: {big}"
+    with django_assert_max_num_queries(REVIEW_ARTICLE_BUDGET):
+        big_client.get(reverse("reviews:article", args=[review.pk, article.number]))
+
+
+def test_it_renders_the_secretariats_home_in_the_same_queries_however_many_cycles(
+    secretariat, review_a, parties, real_versions, django_assert_max_num_queries
+):
+    client = client_for(secretariat)
+    small = queries(client, reverse("home"))
+    for year, v in enumerate(real_versions.values(), start=2030):
+        review_services.cycle_launch(cluster=v.cluster, year=year, states=parties[1:6], by=secretariat, seed="many")
+
+    big = queries(client, reverse("home"))
+
+    assert small == big, f"one cycle: {small} queries; {1 + len(real_versions)} cycles: {big}"
+    with django_assert_max_num_queries(SECRETARIAT_HOME_BUDGET):
+        client.get(reverse("home"))
+
