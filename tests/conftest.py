@@ -48,6 +48,19 @@ Group = State.RegionalGroup
 
 
 @pytest.fixture(autouse=True)
+def _tasks_in_process():
+    """Outside tests/jobs (which start a real worker and switch this off), a task
+    enqueued after commit runs in process, as in the embedded mode, whether or
+    not REDIS_URL is set: no stray messages in the shared broker."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
     # PBKDF2 at full strength costs ~0.3 s per user; tests only need a hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
