@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -9,4 +9,7 @@ urlpatterns = [
     path("<int:pk>/completeness/", views.response_completeness, name="completeness"),
     path("<int:pk>/submit/", views.response_submit, name="submit"),
     path("<int:pk>/submitted/", views.response_submitted, name="submitted"),
+    path("", include("questionnaire.urls_history")),
+    path("", include("questionnaire.urls_offline")),
+    path("", include("questionnaire.urls_documents")),
 ]

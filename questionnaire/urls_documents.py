@@ -1,0 +1,3 @@
+"""URL routes of the documents feature (included by questionnaire/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URL routes of the offline feature (included by questionnaire/urls.py)."""
+
+urlpatterns: list = []
