@@ -13,6 +13,7 @@ from .kinds import kind_of
 from .models import Answer, Question
 
 RESERVED_FIELDS = {"csrfmiddlewaretoken", "revisions", "action"}
+REVISION_PREFIX = "rev-"
 
 
 class ArticleAnswerForm(forms.Form):
@@ -37,13 +38,22 @@ class ArticleAnswerForm(forms.Form):
             self.fields[q.code] = field
 
     def clean_revisions(self) -> dict[int, int]:
+        """Base revisions: the page's ``revisions`` map, overridden per question by
+        ``rev-<code>``, which autosave keeps current as answers save one by one."""
         raw = self.cleaned_data.get("revisions") or "{}"
         try:
             by_code = json.loads(raw)
             if not isinstance(by_code, dict):
                 raise ValueError
+            for q in self.questions:
+                posted = self.data.get(f"{REVISION_PREFIX}{q.code}")
+                if posted not in (None, ""):
+                    by_code[q.code] = posted
             ids = {q.code: q.pk for q in self.questions}
-            return {ids[code]: int(rev) for code, rev in by_code.items() if code in ids}
+            revisions = {ids[code]: int(rev) for code, rev in by_code.items() if code in ids}
+            if any(rev < 0 for rev in revisions.values()):
+                raise ValueError
+            return revisions
         except (ValueError, TypeError):
             raise forms.ValidationError(_("The page was damaged in transit; reload it and try again.")) from None
 
@@ -56,6 +66,7 @@ class ArticleAnswerForm(forms.Form):
             for name in self.data
             if name not in RESERVED_FIELDS
             and name not in known
+            and name.removeprefix(REVISION_PREFIX) not in known
             and not any(name.startswith(code + "-") for code in known)
         )
 

@@ -17,13 +17,15 @@ from .models import Answer, Article, Choice, Question, QuestionnaireVersion, Res
 from .permissions import ANSWERING_ROLES
 
 
-def version_questions(version_id: int, article: Article | None = None) -> list[Question]:
+def version_questions(version_id: int, article: Article | None = None, code: str | None = None) -> list[Question]:
     """Questions in order, with their choices: two queries."""
     qs = Question.objects.filter(version_id=version_id).prefetch_related(
         Prefetch("choices", queryset=Choice.objects.order_by("order"))
     ).select_related("provision")
     if article is not None:
         qs = qs.filter(article=article)
+    if code is not None:
+        qs = qs.filter(code=code)
     return list(qs.order_by("order"))
 
 

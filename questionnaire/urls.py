@@ -6,6 +6,7 @@ app_name = "questionnaire"
 urlpatterns = [
     path("<int:pk>/", views.response_overview, name="response"),
     path("<int:pk>/articles/<int:number>/", views.article_answer, name="article"),
+    path("<int:pk>/answers/<str:code>/", views.answer_autosave, name="answer_save"),
     path("<int:pk>/completeness/", views.response_completeness, name="completeness"),
     path("<int:pk>/submit/", views.response_submit, name="submit"),
     path("<int:pk>/submitted/", views.response_submitted, name="submitted"),

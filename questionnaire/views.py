@@ -19,6 +19,7 @@ from .forms import ArticleAnswerForm
 from .kinds import kind_of
 from .models import Answer, Article
 from .permissions import get_response_for_user
+from .presence import presence_others, presence_touch
 
 
 @login_required
@@ -139,6 +140,9 @@ def article_answer(request, pk: int, number: int):
             }
         )
     articles = list(Article.objects.filter(version_id=response.version_id).order_by("order").values("number", "title"))
+    can_edit = request.user.has_perm("questionnaire.change_response", response)
+    if can_edit:
+        presence_touch(response_id=response.pk, article_id=article.pk, user=request.user)
     return render(
         request,
         "questionnaire/article_answer.html",
@@ -149,9 +153,78 @@ def article_answer(request, pk: int, number: int):
             "form": form,
             "provisions": provisions,
             "conflicts": conflict_rows,
-            "can_edit": request.user.has_perm("questionnaire.change_response", response),
+            "can_edit": can_edit,
+            "autosave_texts": {"saving": _("Saving…"), "retrying": _("Not saved — retrying")},
+            "others_editing": presence_others(response_id=response.pk, article_id=article.pk, user=request.user)
+            if can_edit
+            else [],
         },
         status=409 if conflicts else (422 if request.method == "POST" else 200),
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def answer_autosave(request, pk: int, code: str):
+    """Save one answer as it is typed (htmx). Answers with a small status fragment
+    that carries the new revision: 200 saved, 409 someone else saved first or the
+    response is submitted, 422 invalid; the page's form stays the no-JS path."""
+    response = get_response_for_user(request.user, pk, "view")
+    try:
+        question = selectors.version_questions(response.version_id, code=code)[0]
+    except IndexError:
+        raise Http404 from None
+    if not request.user.has_perm("questionnaire.change_response", response):
+        if response.status != response.Status.DRAFT:
+            return _status(request, question, "locked", status=409)
+        raise PermissionDenied
+    answer = Answer.objects.filter(response=response, question=question).select_related("updated_by").first()
+    form = ArticleAnswerForm(request.POST, questions=[question], answers={question.pk: answer} if answer else {})
+    if not form.is_valid():
+        errors = [str(e) for field in form.errors.values() for e in field]
+        return _status(request, question, "invalid", answer=answer, errors=errors, status=422)
+    presence_touch(response_id=response.pk, article_id=question.article_id, user=request.user)
+    try:
+        saved = services.answers_save(
+            response=response,
+            by=request.user,
+            values=form.answer_values(),
+            base_revisions=form.cleaned_data["revisions"],
+        )
+    except services.ResponseLocked:
+        return _status(request, question, "locked", status=409)
+    except services.EditConflict as exc:
+        conflict = exc.conflicts[0]
+        labels = {c.code: c.label for c in question.choices.all()}
+        return _status(
+            request,
+            question,
+            "conflict",
+            conflict=conflict,
+            theirs=kind_of(question).display(conflict.theirs, labels),
+            revision=conflict.theirs_revision,
+            status=409,
+        )
+    if not saved:
+        return _status(request, question, "unchanged", answer=answer)
+    # Under the response lock the save made exactly the next revision.
+    return _status(
+        request, question, "saved", revision=(answer.revision if answer else 0) + 1, saved_at=timezone.localtime()
+    )
+
+
+def _status(request, question, state: str, *, answer=None, revision=None, status: int = 200, **context):
+    return render(
+        request,
+        "questionnaire/_save_status.html",
+        {
+            "question": question,
+            "state": state,
+            "revision": revision if revision is not None else (answer.revision if answer else 0),
+            "answer": answer,
+            **context,
+        },
+        status=status,
     )
 
 

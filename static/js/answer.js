@@ -1,10 +1,14 @@
-// Shows a follow-up question only when the answer it depends on calls for it.
-// Without JavaScript every question stays visible and the server decides what
-// counts (hidden answers are not required and not exported).
+// The answering page. Two jobs, both optional: without JavaScript every question
+// stays visible and the "Save answers" button posts the whole page.
+// 1. Show a follow-up question only when the answer it depends on calls for it.
+// 2. Autosave (htmx): each question posts only its own fields, shows "Saved at",
+//    retries with backoff when the network or server fails, and warns before
+//    leaving the page while an edit is not saved yet.
 (function () {
   "use strict";
   var form = document.getElementById("answer-form");
   if (!form) { return; }
+
   var dependants = form.querySelectorAll("[data-condition-question]");
   function currentValues(code) {
     var values = [];
@@ -13,19 +17,82 @@
     });
     return values;
   }
-  function isShown(block) {
-    if (block.hidden) { return false; }
-    return true;
-  }
-  function update() {
+  function updateConditions() {
     dependants.forEach(function (block) {
       var target = block.getAttribute("data-condition-question");
       var wanted = block.getAttribute("data-condition-values").split(" ");
       var targetBlock = document.getElementById("q-" + target);
-      var show = (!targetBlock || isShown(targetBlock)) && currentValues(target).some(function (v) { return wanted.indexOf(v) !== -1; });
+      var show = (!targetBlock || !targetBlock.hidden) &&
+        currentValues(target).some(function (v) { return wanted.indexOf(v) !== -1; });
       block.hidden = !show;
     });
   }
-  form.addEventListener("change", update);
-  update();
+  form.addEventListener("change", updateConditions);
+  updateConditions();
+
+  if (!form.hasAttribute("data-autosave") || !window.htmx) { return; }
+
+  var unsaved = new Set();      // codes edited since their last successful save
+  var retries = {};             // code -> number of failed attempts in a row
+  var texts = JSON.parse(document.getElementById("autosave-texts").textContent);
+
+  function blockOf(elt) { return elt.closest("[data-autosave-code]"); }
+  function statusOf(block) { return block.querySelector(".save-status"); }
+  function setText(block, text, cls) {
+    var status = statusOf(block);
+    var span = status.querySelector(".autosave-note");
+    if (!span) { span = document.createElement("span"); span.className = "autosave-note"; status.appendChild(span); }
+    span.className = "autosave-note " + (cls || "");
+    span.textContent = text;
+  }
+
+  form.addEventListener("input", function (event) {
+    var block = blockOf(event.target);
+    if (block) { unsaved.add(block.dataset.autosaveCode); }
+  });
+  form.addEventListener("change", function (event) {
+    var block = blockOf(event.target);
+    if (block) { unsaved.add(block.dataset.autosaveCode); }
+  });
+
+  // Send only this question's fields (htmx would send the whole enclosing form).
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    var block = blockOf(event.detail.elt);
+    if (!block) { return; }
+    var code = block.dataset.autosaveCode;
+    var data = event.detail.formData;
+    Array.from(data.keys()).forEach(function (name) {
+      var own = name === code || name.indexOf(code + "-") === 0 || name === "rev-" + code || name === "csrfmiddlewaretoken";
+      if (!own) { data.delete(name); }
+    });
+    event.detail.headers["X-CSRFToken"] = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  });
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var block = blockOf(event.detail.elt);
+    if (block) { block.dataset.sentAt = String(Date.now()); setText(block, texts.saving, "text-body-secondary"); }
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var block = blockOf(event.detail.elt);
+    if (!block) { return; }
+    var code = block.dataset.autosaveCode;
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status >= 200 && status < 300) {
+      retries[code] = 0;
+      // An edit made while this save travelled is still unsaved; its own save follows.
+      if (!block.dataset.editedAt || Number(block.dataset.editedAt) <= Number(block.dataset.sentAt)) { unsaved.delete(code); }
+    } else if (status === 0 || status >= 500) {
+      retries[code] = (retries[code] || 0) + 1;
+      var delay = Math.min(60, Math.pow(2, retries[code])) * 1000;
+      setText(block, texts.retrying, "text-danger");
+      window.setTimeout(function () { window.htmx.trigger(block, "retry"); }, delay);
+    }
+  });
+  form.addEventListener("input", function (event) {
+    var block = blockOf(event.target);
+    if (block) { block.dataset.editedAt = String(Date.now()); }
+  });
+  form.addEventListener("submit", function () { unsaved.clear(); });
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved.size) { event.preventDefault(); event.returnValue = ""; }
+  });
 })();

@@ -299,3 +299,40 @@ def test_other_state_cannot_open_a_response(open_page, demo):
     result = page.goto(f"/responses/{demo.mexico_response}/")
     assert result is not None and result.status == 200
     expect(page.get_by_role("heading", level=1, name="Mexico: Firearms Protocol")).to_be_visible()
+
+
+# --- 6. Autosave: answers save as they are typed, and survive a failed request -------
+
+
+def test_answers_save_as_they_are_typed_and_retry_after_a_failure(open_page, demo):
+    from questionnaire.models import Answer
+
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    page.goto(f"/responses/{demo.ghana_response}/articles/5/")
+    section = provision(page, "5(1)(a)")
+
+    # The first save attempt is lost on the way (a dropped connection).
+    failures = {"left": 1}
+
+    def flaky(route):
+        if failures["left"]:
+            failures["left"] -= 1
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/answers/FP-5.1.a.explanation/", flaky)
+    section.get_by_label(EXPLANATION_PROMPT).fill("Typed, never submitted with the button.")
+    expect(section.get_by_text("Not saved — retrying")).to_be_visible()
+    expect(section.get_by_text(re.compile(r"^Saved at \d\d:\d\d$"))).to_be_visible(timeout=15_000)
+
+    answer = Answer.objects.get(response_id=demo.ghana_response, question__code="FP-5.1.a.explanation")
+    assert (answer.value, answer.revision) == ("Typed, never submitted with the button.", 1)
+
+    page.reload()
+    expect(provision(page, "5(1)(a)").get_by_label(EXPLANATION_PROMPT)).to_have_value(
+        "Typed, never submitted with the button."
+    )
+    # The dropped request is the only error the page logged: no CSP violation.
+    assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors

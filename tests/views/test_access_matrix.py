@@ -193,6 +193,17 @@ ACCESS: dict[str, Rule] = {
             ),
         ),
     ),
+    "questionnaire:answer_save": Rule(
+        lambda ctx: reverse("questionnaire:answer_save", args=[ctx.response.pk, "FP-5.1.a.q3"]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            Case("POST", DRAFT, signed_in(NOT_FOUND, focal_point_a=done(status=200), contributor_a=done(status=200)),
+                 lambda ctx: {"FP-5.1.a.q3": "7", "rev-FP-5.1.a.q3": "0"}),
+            Case("POST", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=Expect(409), contributor_a=Expect(409),
+                                              secretariat=Expect(409)),
+                 lambda ctx: {"FP-5.1.a.q3": "7", "rev-FP-5.1.a.q3": "0"}),
+        ),
+    ),
     "questionnaire:completeness": Rule(
         lambda ctx: reverse("questionnaire:completeness", args=[ctx.response.pk]),
         (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
