@@ -186,6 +186,9 @@ class Answer(models.Model):
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     value = models.JSONField(null=True, blank=True)
     revision = models.PositiveIntegerField(default=0)
+    # Copied from the State's previous response; counts as answered only once a
+    # person confirms it (saves it, changed or not).
+    carried_over = models.BooleanField(default=False)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
     # Who changed an answer is the answer's updated_by, also outside a web request
@@ -197,6 +200,25 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}/{self.question_id} r{self.revision}"
+
+
+class ArticleAssignment(models.Model):
+    """The focal point asks a contributor to draft the answers of one article."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="assignments")
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="article_assignments")
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["article__order", "assigned_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "article", "assignee"], name="one_assignment_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignee} drafts article {self.article.number} of {self.response}"
 
 
 class ResponseSnapshot(models.Model):

@@ -88,7 +88,14 @@ class Progress:
         return [(a, q) for a in self.articles for q in a.missing]
 
 
-def compute_progress(articles: Iterable[Article], questions: list[Question], values: dict[int, Any]) -> Progress:
+def compute_progress(
+    articles: Iterable[Article],
+    questions: list[Question],
+    values: dict[int, Any],
+    unconfirmed: frozenset[int] | set[int] = frozenset(),
+) -> Progress:
+    """``unconfirmed``: questions whose answer was carried over and not yet
+    confirmed; their values open conditions but do not count as answered."""
     by_article = {a.pk: ArticleProgress(article_id=a.pk, number=a.number, title=a.title) for a in articles}
     applicable: dict[int, bool] = {}
     for q in questions:
@@ -96,9 +103,10 @@ def compute_progress(articles: Iterable[Article], questions: list[Question], val
         if not applicable[q.pk]:
             continue
         progress = by_article[q.article_id]
-        answered = kind_of(q).is_answered(values.get(q.pk))
+        answered = q.pk not in unconfirmed and kind_of(q).is_answered(values.get(q.pk))
         progress.answered += answered
-        if q.required:
+        # A carried-over answer must be confirmed before submission, required or not.
+        if q.required or q.pk in unconfirmed:
             progress.required += 1
             if answered:
                 progress.answered_required += 1
@@ -125,11 +133,24 @@ def answer_values(response: Response) -> dict[int, Any]:
     return dict(Answer.objects.filter(response=response).values_list("question_id", "value"))
 
 
+def answer_state(response: Response) -> tuple[dict[int, Any], set[int]]:
+    """Stored values by question id, and the questions whose answer awaits confirmation."""
+    values, unconfirmed = {}, set()
+    for question_id, value, carried_over in Answer.objects.filter(response=response).values_list(
+        "question_id", "value", "carried_over"
+    ):
+        values[question_id] = value
+        if carried_over:
+            unconfirmed.add(question_id)
+    return values, unconfirmed
+
+
 def response_progress(response: Response) -> Progress:
     """Progress per article of one response: three queries."""
     articles = list(Article.objects.filter(version_id=response.version_id).order_by("order"))
     questions = list(Question.objects.filter(version_id=response.version_id).order_by("order"))
-    return compute_progress(articles, questions, answer_values(response))
+    values, unconfirmed = answer_state(response)
+    return compute_progress(articles, questions, values, unconfirmed)
 
 
 def responses_progress(responses: list[Response]) -> dict[int, Progress]:
@@ -142,14 +163,42 @@ def responses_progress(responses: list[Response]) -> dict[int, Progress]:
     for question in Question.objects.filter(version_id__in=version_ids).order_by("order"):
         questions_by_version[question.version_id].append(question)
     values: dict[int, dict[int, Any]] = defaultdict(dict)
-    for response_id, question_id, value in Answer.objects.filter(response__in=responses).values_list(
-        "response_id", "question_id", "value"
+    unconfirmed: dict[int, set[int]] = defaultdict(set)
+    for response_id, question_id, value, carried_over in Answer.objects.filter(response__in=responses).values_list(
+        "response_id", "question_id", "value", "carried_over"
     ):
         values[response_id][question_id] = value
+        if carried_over:
+            unconfirmed[response_id].add(question_id)
     return {
-        r.pk: compute_progress(articles_by_version[r.version_id], questions_by_version[r.version_id], values[r.pk])
+        r.pk: compute_progress(
+            articles_by_version[r.version_id], questions_by_version[r.version_id], values[r.pk], unconfirmed[r.pk]
+        )
         for r in responses
     }
+
+
+def previous_response(response: Response) -> Response | None:
+    """The State's response to the latest earlier version of the same cluster."""
+    return (
+        Response.objects.filter(
+            state_id=response.state_id,
+            version__cluster_id=response.version.cluster_id,
+            version__number__lt=response.version.number,
+        )
+        .select_related("version")
+        .order_by("-version__number")
+        .first()
+    )
+
+
+def assignments_by_article(response: Response) -> dict[int, list]:
+    from .models import ArticleAssignment
+
+    by_article: dict[int, list] = defaultdict(list)
+    for assignment in ArticleAssignment.objects.filter(response=response).select_related("assignee"):
+        by_article[assignment.article_id].append(assignment)
+    return by_article
 
 
 def responses_for_user(user) -> QuerySet[Response]:
@@ -208,3 +257,15 @@ def response_document(response: Response) -> dict[str, Any]:
             {"number": a.number, "title": a.title, "questions": by_article[a.pk]} for a in articles
         ],
     }
+
+
+def answering_people(state_id: int) -> list:
+    """The people who answer for a State (focal points and contributors)."""
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model()
+        .objects.filter(memberships__state_id=state_id, memberships__role__in=ANSWERING_ROLES, memberships__is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

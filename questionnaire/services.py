@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 
 from parties.models import State
 
-from .models import Answer, Question, QuestionnaireVersion, Response, ResponseSnapshot
-from .permissions import answers_for_state, is_focal_point_of_state
-from .selectors import response_document, response_progress
+from parties.permissions import roles_of
+
+from .models import Answer, Article, ArticleAssignment, Question, QuestionnaireVersion, Response, ResponseSnapshot
+from .permissions import ANSWERING_ROLES, answers_for_state, is_focal_point_of_state
+from .selectors import previous_response, response_document, response_progress
 from .signals import response_submitted
 
 
@@ -38,6 +40,10 @@ class EditConflict(Exception):
     def __init__(self, conflicts: list[Conflict]):
         self.conflicts = conflicts
         super().__init__(f"{len(conflicts)} answer(s) changed by someone else")
+
+
+class AssignmentError(Exception):
+    pass
 
 
 class Incomplete(Exception):
@@ -86,7 +92,8 @@ def answers_save(
     for question, value in values.items():
         answer = current.get(question.pk)
         stored = answer.value if answer else None
-        if value == stored:
+        # Saving a carried-over answer unchanged is how a person confirms it.
+        if value == stored and not (answer and answer.carried_over):
             continue
         base = base_revisions.get(question.pk, 0)
         if answer and answer.revision != base:
@@ -110,6 +117,7 @@ def answers_save(
             answer = Answer(response=locked, question=question, value=value, revision=1, updated_by=by)
         else:
             answer.value, answer.revision, answer.updated_by = value, answer.revision + 1, by
+            answer.carried_over = False
         answer.save()
     return [q for q, _v in changed]
 
@@ -135,3 +143,57 @@ def response_submit(*, response: Response, by) -> Response:
     ResponseSnapshot.objects.create(response=locked, data=data, created_by=by)
     response_submitted.send(sender=Response, response=locked, by=by)
     return locked
+
+
+@transaction.atomic
+def response_carry_over(*, response: Response, by) -> int:
+    """Copy into an unanswered draft the answers the State gave to the same
+    question codes in its previous response to this cluster, each marked
+    "carried over — please confirm". Returns the number of answers copied."""
+    locked = Response.objects.select_for_update().select_related("version").get(pk=response.pk)
+    if not answers_for_state(by, locked):
+        raise PermissionDenied
+    if locked.status != Response.Status.DRAFT:
+        raise ResponseLocked(_("This response has been submitted and can no longer be changed."))
+    previous = previous_response(locked)
+    if previous is None:
+        return 0
+    answered = set(Answer.objects.filter(response=locked).values_list("question__code", flat=True))
+    old = {
+        code: (kind, value)
+        for code, kind, value in Answer.objects.filter(response=previous, carried_over=False)
+        .exclude(value__isnull=True)
+        .values_list("question__code", "question__kind", "value")
+    }
+    copies = [
+        Answer(response=locked, question=q, value=old[q.code][1], revision=1, carried_over=True, updated_by=by)
+        for q in Question.objects.filter(version_id=locked.version_id).only("pk", "code", "kind")
+        if q.code in old and q.code not in answered and old[q.code][0] == q.kind
+    ]
+    # One by one (not bulk_create) so that each copy enters the answer's history.
+    for answer in copies:
+        answer.save()
+    return len(copies)
+
+
+@transaction.atomic
+def article_assign(*, response: Response, article: Article, assignee, by) -> ArticleAssignment:
+    """The focal point asks a contributor (or another focal point) of the State to
+    draft one article. Assigning twice changes nothing."""
+    if not is_focal_point_of_state(by, response):
+        raise PermissionDenied
+    if article.version_id != response.version_id:
+        raise AssignmentError(_("This article is not part of this questionnaire."))
+    if not roles_of(assignee).has(response.state_id, *ANSWERING_ROLES):
+        raise AssignmentError(_("Only people who answer for this State can be given an article."))
+    assignment, _created = ArticleAssignment.objects.get_or_create(
+        response=response, article=article, assignee=assignee, defaults={"assigned_by": by}
+    )
+    return assignment
+
+
+@transaction.atomic
+def article_unassign(*, assignment: ArticleAssignment, by) -> None:
+    if not is_focal_point_of_state(by, assignment.response):
+        raise PermissionDenied
+    assignment.delete()

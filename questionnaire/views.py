@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from . import selectors, services
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
-from .models import Answer, Article
+from .models import Answer, Article, ArticleAssignment
 from .permissions import get_response_for_user
 from .presence import presence_others, presence_touch
 
@@ -26,16 +26,82 @@ from .presence import presence_others, presence_touch
 def response_overview(request, pk: int):
     response = get_response_for_user(request.user, pk, "view")
     progress = selectors.response_progress(response)
+    can_edit = request.user.has_perm("questionnaire.change_response", response)
+    can_submit = request.user.has_perm("questionnaire.submit_response", response)
+    assignments = selectors.assignments_by_article(response)
+    rows = [
+        {
+            "progress": article,
+            "assignments": assignments.get(article.article_id, []),
+            "mine": any(a.assignee_id == request.user.pk for a in assignments.get(article.article_id, [])),
+        }
+        for article in progress.articles
+    ]
+    # A contributor's own articles come first.
+    rows.sort(key=lambda row: not row["mine"])
     return render(
         request,
         "questionnaire/response_overview.html",
         {
             "response": response,
             "progress": progress,
-            "can_edit": request.user.has_perm("questionnaire.change_response", response),
-            "can_submit": request.user.has_perm("questionnaire.submit_response", response),
+            "rows": rows,
+            "can_edit": can_edit,
+            "can_submit": can_submit,
+            # The focal point assigns while the response is a draft.
+            "people": selectors.answering_people(response.state_id) if can_submit else [],
+            "previous": selectors.previous_response(response) if can_edit else None,
         },
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def response_carry_over(request, pk: int):
+    response = get_response_for_user(request.user, pk, "change")
+    count = services.response_carry_over(response=response, by=request.user)
+    if count:
+        messages.success(
+            request,
+            _("%(count)s answers were carried over from the previous version. Please confirm each of them.")
+            % {"count": count},
+        )
+    else:
+        messages.info(request, _("There was nothing to carry over."))
+    return redirect("questionnaire:response", pk=response.pk)
+
+
+@login_required
+@require_http_methods(["POST"])
+def article_assign(request, pk: int):
+    response = get_response_for_user(request.user, pk, "submit")
+    try:
+        article = Article.objects.get(version_id=response.version_id, number=int(request.POST.get("article", "")))
+        assignee = next(p for p in selectors.answering_people(response.state_id) if str(p.pk) == request.POST.get("assignee"))
+    except (Article.DoesNotExist, ValueError, StopIteration):
+        messages.error(request, _("Choose an article and a person of your State."))
+    else:
+        try:
+            services.article_assign(response=response, article=article, assignee=assignee, by=request.user)
+        except services.AssignmentError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("%(name)s is asked to draft article %(number)s.")
+                % {"name": assignee.get_full_name() or assignee.username, "number": article.number},
+            )
+    return redirect("questionnaire:response", pk=response.pk)
+
+
+@login_required
+@require_http_methods(["POST"])
+def article_unassign(request, pk: int, assignment: int):
+    response = get_response_for_user(request.user, pk, "submit")
+    item = get_object_or_404(ArticleAssignment, pk=assignment, response=response)
+    services.article_unassign(assignment=item, by=request.user)
+    messages.success(request, _("The assignment is removed."))
+    return redirect("questionnaire:response", pk=response.pk)
 
 
 def _article_of(response, number: int) -> Article:
@@ -154,7 +220,6 @@ def article_answer(request, pk: int, number: int):
             "provisions": provisions,
             "conflicts": conflict_rows,
             "can_edit": can_edit,
-            "autosave_texts": {"saving": _("Saving…"), "retrying": _("Not saved — retrying")},
             "others_editing": presence_others(response_id=response.pk, article_id=article.pk, user=request.user)
             if can_edit
             else [],

@@ -34,7 +34,7 @@
 
   var unsaved = new Set();      // codes edited since their last successful save
   var retries = {};             // code -> number of failed attempts in a row
-  var texts = JSON.parse(document.getElementById("autosave-texts").textContent);
+  var texts = { saving: form.dataset.textSaving, retrying: form.dataset.textRetrying };
 
   function blockOf(elt) { return elt.closest("[data-autosave-code]"); }
   function statusOf(block) { return block.querySelector(".save-status"); }
@@ -90,6 +90,13 @@
   form.addEventListener("input", function (event) {
     var block = blockOf(event.target);
     if (block) { block.dataset.editedAt = String(Date.now()); }
+  });
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm-answer]");
+    if (!button) { return; }
+    // Saving a carried-over answer as it is confirms it.
+    window.htmx.trigger(blockOf(button), "retry");
+    button.disabled = true;
   });
   form.addEventListener("submit", function () { unsaved.clear(); });
   window.addEventListener("beforeunload", function (event) {

@@ -219,3 +219,13 @@ def db_fingerprint() -> dict[str, list]:
         "comments": list(Comment.objects.order_by("pk").values_list("pk", "body")),
         "jobs": list(Job.objects.order_by("pk").values_list("pk", "status", "result_name")),
     }
+
+
+@pytest.fixture
+def assignment_a(response_a, focal_point_a, contributor_a):
+    """Article 5 of response_a, assigned by the focal point to the contributor."""
+    from questionnaire.models import Article
+    from questionnaire.services import article_assign
+
+    article = Article.objects.get(version_id=response_a.version_id, number=5)
+    return article_assign(response=response_a, article=article, assignee=contributor_a, by=focal_point_a)

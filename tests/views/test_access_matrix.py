@@ -204,6 +204,35 @@ ACCESS: dict[str, Rule] = {
                  lambda ctx: {"FP-5.1.a.q3": "7", "rev-FP-5.1.a.q3": "0"}),
         ),
     ),
+    "questionnaire:carry_over": Rule(
+        lambda ctx: reverse("questionnaire:carry_over", args=[ctx.response.pk]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            # No earlier version answered: nothing to copy, back to the overview.
+            Case("POST", DRAFT, signed_in(NOT_FOUND, focal_point_a=Expect(302, to_response),
+                                          contributor_a=Expect(302, to_response))),
+            Case("POST", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN,
+                                              secretariat=FORBIDDEN)),
+        ),
+    ),
+    "questionnaire:assign": Rule(
+        lambda ctx: reverse("questionnaire:assign", args=[ctx.response.pk]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            Case("POST", DRAFT, signed_in(NOT_FOUND, focal_point_a=done(to_response), contributor_a=FORBIDDEN),
+                 lambda ctx: {"article": "5", "assignee": str(ctx.contributor.pk)}),
+            Case("POST", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN,
+                                              secretariat=FORBIDDEN),
+                 lambda ctx: {"article": "5", "assignee": str(ctx.contributor.pk)}),
+        ),
+    ),
+    "questionnaire:unassign": Rule(
+        lambda ctx: reverse("questionnaire:unassign", args=[ctx.response.pk, ctx.assignment.pk]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            Case("POST", DRAFT, signed_in(NOT_FOUND, focal_point_a=done(to_response), contributor_a=FORBIDDEN)),
+        ),
+    ),
     "questionnaire:completeness": Rule(
         lambda ctx: reverse("questionnaire:completeness", args=[ctx.response.pk]),
         (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
@@ -476,6 +505,8 @@ class LazyContext:
         "version": "version",
         "state_a": "state_a",
         "state_b": "state_b",
+        "contributor": "contributor_a",
+        "assignment": "assignment_a",
     }
 
     def __init__(self, request):

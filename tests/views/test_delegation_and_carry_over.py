@@ -1,0 +1,97 @@
+"""Delegation of articles to contributors, and answers carried over from the
+State's previous response (confirmed one by one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.urls import reverse
+
+from questionnaire.content import content_load
+from questionnaire.models import Answer, ArticleAssignment, Response
+from questionnaire.selectors import response_progress
+from questionnaire.services import response_get_or_create
+from tests.factories import MINI, question, save
+
+from .conftest import client_for, messages_of
+
+
+def test_it_lets_the_focal_point_assign_an_article_and_shows_it_first_to_the_contributor(
+    response_a, focal_point_a, contributor_a
+):
+    page = client_for(focal_point_a).post(
+        reverse("questionnaire:assign", args=[response_a.pk]), {"article": "14", "assignee": contributor_a.pk}
+    )
+    assert page.status_code == 302
+    assignment = ArticleAssignment.objects.get()
+    assert (assignment.article.number, assignment.assignee, assignment.assigned_by) == (14, contributor_a, focal_point_a)
+
+    overview = client_for(contributor_a).get(reverse("questionnaire:response", args=[response_a.pk])).content.decode()
+    assert "Assigned to you" in overview
+    assert overview.index("Article 14.") < overview.index("Article 5.")
+
+
+def test_it_refuses_to_assign_to_someone_of_another_state(response_a, focal_point_a, focal_point_b):
+    page = client_for(focal_point_a).post(
+        reverse("questionnaire:assign", args=[response_a.pk]), {"article": "5", "assignee": focal_point_b.pk}, follow=True
+    )
+
+    assert not ArticleAssignment.objects.exists()
+    assert "Choose an article and a person of your State." in messages_of(page)
+
+
+def test_it_lets_only_the_focal_point_remove_an_assignment(response_a, focal_point_a, contributor_a, assignment_a):
+    url = reverse("questionnaire:unassign", args=[response_a.pk, assignment_a.pk])
+    assert client_for(contributor_a).post(url).status_code == 403
+    assert ArticleAssignment.objects.exists()
+    assert client_for(focal_point_a).post(url).status_code == 302
+    assert not ArticleAssignment.objects.exists()
+
+
+def _second_version(tmp_path, version):
+    """The same questionnaire with one prompt changed: a new version of cluster I."""
+    text = Path(MINI).read_text().replace("How many convictions last year?", "How many convictions in the last year?")
+    changed = tmp_path / "mini-v2.yaml"
+    changed.write_text(text)
+    created = content_load(path=changed).created
+    return next(v for v in created if v.cluster_id == version.cluster_id)
+
+
+def test_it_carries_over_previous_answers_to_be_confirmed(tmp_path, response_a, focal_point_a, version):
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.explanation"): "Answered in 2026",
+                                     question(version, "FP-5.1.a.status"): "yes"})
+    newer = _second_version(tmp_path, version)
+    response = response_get_or_create(state=response_a.state, version=newer, due_date=None)
+    before = response_progress(response).answered_required
+
+    page = client_for(focal_point_a).post(reverse("questionnaire:carry_over", args=[response.pk]))
+
+    assert page.status_code == 302
+    copied = Answer.objects.get(response=response, question__code="FP-5.1.a.explanation")
+    assert (copied.value, copied.carried_over) == ("Answered in 2026", True)
+    # Carried over is not answered until a person confirms it.
+    assert response_progress(response).answered_required == before
+    article = client_for(focal_point_a).get(reverse("questionnaire:article", args=[response.pk, 5])).content.decode()
+    assert "carried over — please confirm" in article
+
+    confirm = client_for(focal_point_a).post(
+        reverse("questionnaire:answer_save", args=[response.pk, "FP-5.1.a.explanation"]),
+        {"FP-5.1.a.explanation": "Answered in 2026", "rev-FP-5.1.a.explanation": "1"},
+    )
+    assert confirm.status_code == 200
+    copied.refresh_from_db()
+    assert (copied.carried_over, copied.revision) == (False, 2)
+    assert response_progress(response).answered_required == before + 1
+
+
+def test_it_never_overwrites_an_answer_when_carrying_over(tmp_path, response_a, focal_point_a, version):
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.explanation"): "Old"})
+    newer = _second_version(tmp_path, version)
+    response = response_get_or_create(state=response_a.state, version=newer, due_date=None)
+    save(response, focal_point_a, {question(newer, "FP-5.1.a.explanation"): "New"})
+
+    client_for(focal_point_a).post(reverse("questionnaire:carry_over", args=[response.pk]))
+
+    kept = Answer.objects.get(response=response, question__code="FP-5.1.a.explanation")
+    assert (kept.value, kept.carried_over, kept.revision) == ("New", False, 1)
+    assert Response.objects.count() == 2
