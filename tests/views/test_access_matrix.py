@@ -420,6 +420,67 @@ ACCESS: dict[str, Rule] = {
 }
 
 
+# --- The history of an answer (questionnaire/urls_history.py) ---
+
+
+def _history_restore_url(ctx) -> str:
+    """Restoring revision 1 of an answer of A. In a draft, A's focal point first saves
+    FP-5.1.a.q3 twice (so revision 1 is an earlier version); once submitted,
+    FP-5.1.a.status, which the submission's fill_required saved."""
+    from tests.factories import question, save
+
+    code = "FP-5.1.a.q3" if ctx.response.status == DRAFT else "FP-5.1.a.status"
+    if ctx.response.status == DRAFT:
+        focal_point = Membership.objects.get(state_id=ctx.response.state_id, role=Membership.Role.FOCAL_POINT).user
+        for value in (1, 2):
+            save(ctx.response, focal_point, {question(ctx.version, code): value})
+    return reverse("questionnaire:answer_restore", args=[ctx.response.pk, code, 1])
+
+
+def to_article_anchor(ctx, code: str) -> str:
+    return reverse("questionnaire:article", args=[ctx.response.pk, 5]) + f"#q-{code}"
+
+
+def to_history(ctx, code: str) -> str:
+    return reverse("questionnaire:answer_history", args=[ctx.response.pk, code])
+
+
+ACCESS.update(
+    {
+        "questionnaire:answer_history": Rule(
+            lambda ctx: reverse("questionnaire:answer_history", args=[ctx.response.pk, "FP-5.1.a.status"]),
+            (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
+        ),
+        "questionnaire:answer_restore": Rule(
+            _history_restore_url,
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                Case(
+                    "POST",
+                    DRAFT,
+                    signed_in(
+                        NOT_FOUND,
+                        focal_point_a=done(lambda ctx: to_article_anchor(ctx, "FP-5.1.a.q3")),
+                        contributor_a=done(lambda ctx: to_article_anchor(ctx, "FP-5.1.a.q3")),
+                    ),
+                ),
+                # Submitted: back to the history with a message (test_history_views checks it).
+                Case(
+                    "POST",
+                    SUBMITTED,
+                    signed_in(
+                        NOT_FOUND,
+                        focal_point_a=Expect(302, lambda ctx: to_history(ctx, "FP-5.1.a.status")),
+                        contributor_a=Expect(302, lambda ctx: to_history(ctx, "FP-5.1.a.status")),
+                        secretariat=FORBIDDEN,
+                    ),
+                ),
+            ),
+        ),
+    }
+)
+
+
 # --- The URL patterns of the project ------------------------------------------------
 
 
