@@ -12,6 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Fonts for generated documents and charts.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-noto-core \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 1000 app \

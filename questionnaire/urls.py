@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("questionnaire.urls_history")),
     path("", include("questionnaire.urls_offline")),
     path("", include("questionnaire.urls_documents")),
+    path("", include("questionnaire.urls_evidence")),
 ]

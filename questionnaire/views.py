@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
+from .evidence import answer_evidence
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
 from .models import Answer, Article, ArticleAssignment
@@ -104,13 +105,6 @@ def article_unassign(request, pk: int, assignment: int):
     return redirect("questionnaire:response", pk=response.pk)
 
 
-def _article_of(response, number: int) -> Article:
-    try:
-        return Article.objects.get(version_id=response.version_id, number=number)
-    except Article.DoesNotExist:
-        raise Http404 from None
-
-
 def _answers(response, article) -> dict[int, Answer]:
     return {
         a.question_id: a
@@ -127,7 +121,11 @@ def article_answer(request, pk: int, number: int):
             messages.error(request, _("This response has been submitted and can no longer be changed. Nothing was saved."))
             return redirect("questionnaire:article", pk=response.pk, number=number)
         raise PermissionDenied
-    article = _article_of(response, number)
+    # All the articles at once: the page lists them, and one of them is this one.
+    articles = list(Article.objects.filter(version_id=response.version_id).order_by("order"))
+    article = next((a for a in articles if a.number == number), None)
+    if article is None:
+        raise Http404
     questions = selectors.version_questions(response.version_id, article)
     answers = _answers(response, article)
     conflicts = []
@@ -184,6 +182,7 @@ def article_answer(request, pk: int, number: int):
         for c in conflicts
     ]
     by_id = {q.pk: q for q in questions}
+    evidence_panels = answer_evidence(response=response, questions=questions)
     provisions = []
     for q in questions:
         if not provisions or provisions[-1]["provision"].pk != q.provision_id:
@@ -196,6 +195,7 @@ def article_answer(request, pk: int, number: int):
                 "question": q,
                 "field": form[q.code],
                 "answer": answer,
+                "evidence": evidence_panels[q.pk],
                 "display": kind_of(q).display(answer.value if answer else None, labels[q.pk]),
                 "condition_code": target.code if target else "",
                 "condition_labels": _(" or ").join(
@@ -205,7 +205,6 @@ def article_answer(request, pk: int, number: int):
                 else "",
             }
         )
-    articles = list(Article.objects.filter(version_id=response.version_id).order_by("order").values("number", "title"))
     can_edit = request.user.has_perm("questionnaire.change_response", response)
     if can_edit:
         presence_touch(response_id=response.pk, article_id=article.pk, user=request.user)

@@ -8,3 +8,8 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import permissions, receivers  # noqa: F401  (rules permissions; questionnaire's signals)
+        from .evidence_access import register as register_evidence_readers
+
+        # Reviewers read the evidence of the responses they review (questionnaire
+        # cannot know who reviews whom).
+        register_evidence_readers()

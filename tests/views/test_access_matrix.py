@@ -280,6 +280,150 @@ ACCESS: dict[str, Rule] = {
             Case("GET", SUBMITTED, RESPONSE_SUBMITTED),
         ),
     ),
+    # --- The response as documents (PDF, Word): whoever may view it ---
+    "questionnaire:document_pdf": Rule(
+        lambda ctx: reverse("questionnaire:document_pdf", args=[ctx.response.pk]),
+        (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
+    ),
+    "questionnaire:document_docx": Rule(
+        lambda ctx: reverse("questionnaire:document_docx", args=[ctx.response.pk]),
+        (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
+    ),
+    # --- Working offline (XLSX round trip): download to whoever may view, import to editors of a draft ---
+    "questionnaire:offline_download": Rule(
+        lambda ctx: reverse("questionnaire:offline_download", args=[ctx.response.pk]),
+        (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
+    ),
+    "questionnaire:offline_upload": Rule(
+        lambda ctx: reverse("questionnaire:offline_upload", args=[ctx.response.pk]),
+        (
+            Case("GET", DRAFT, RESPONSE_DRAFT),
+            Case("GET", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=LOCKED, contributor_a=LOCKED, secretariat=LOCKED)),
+            # No file: the form again with its error, nothing kept.
+            Case("POST", DRAFT, signed_in(NOT_FOUND, focal_point_a=Expect(422), contributor_a=Expect(422))),
+            Case("POST", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=LOCKED, contributor_a=LOCKED, secretariat=LOCKED)),
+        ),
+    ),
+    "questionnaire:offline_confirm": Rule(
+        lambda ctx: reverse("questionnaire:offline_confirm", args=[ctx.response.pk]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            # No valid token: back to the upload page, nothing saved.
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=Expect(302, lambda ctx: reverse("questionnaire:offline_upload", args=[ctx.response.pk])),
+                    contributor_a=Expect(302, lambda ctx: reverse("questionnaire:offline_upload", args=[ctx.response.pk])),
+                ),
+            ),
+            Case("POST", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=LOCKED, contributor_a=LOCKED, secretariat=LOCKED)),
+        ),
+    ),
+    # --- Evidence: a State's library (its answering people), files (also the secretariat and the
+    # assigned reviewers once a response using them is submitted), attachments frozen at submission.
+    # The evidence used comes from tests/views/test_evidence_views.py:matrix_evidence.
+    "questionnaire:evidence_library": Rule(
+        lambda ctx: reverse("questionnaire:evidence_library", args=[ctx.state_a.iso3]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK)),
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=done(lambda ctx: reverse("questionnaire:evidence_library", args=[ctx.state_a.iso3])),
+                    contributor_a=done(lambda ctx: reverse("questionnaire:evidence_library", args=[ctx.state_a.iso3])),
+                ),
+                lambda ctx: {"action": "cite", "cite-title": "Firearms Act (matrix)", "cite-link": "https://example.org/a"},
+            ),
+        ),
+    ),
+    "questionnaire:evidence_download": Rule(
+        lambda ctx: reverse(
+            "questionnaire:evidence_download",
+            args=[__import__("tests.views.test_evidence_views", fromlist=["_"]).matrix_evidence(ctx).pk],
+        ),
+        (
+            Case("GET", DRAFT, RESPONSE_DRAFT),
+            Case("GET", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK, reviewer=OK, secretariat=OK)),
+        ),
+    ),
+    "questionnaire:evidence_attach": Rule(
+        lambda ctx: reverse("questionnaire:evidence_attach", args=[ctx.response.pk, "FP-5.1.a.status"]),
+        (
+            Case("GET", DRAFT, RESPONSE_DRAFT),
+            Case(
+                "GET",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=Expect(302, lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    contributor_a=Expect(302, lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    secretariat=FORBIDDEN,
+                ),
+            ),
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=done(lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    contributor_a=done(lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                ),
+                lambda ctx: {"action": "cite", "cite-title": "Firearms Act (matrix)"},
+            ),
+            Case(
+                "POST",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=Expect(302, lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    contributor_a=Expect(302, lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    secretariat=FORBIDDEN,
+                ),
+                lambda ctx: {"action": "cite", "cite-title": "Firearms Act (matrix)"},
+            ),
+        ),
+    ),
+    "questionnaire:evidence_detach": Rule(
+        lambda ctx: reverse(
+            "questionnaire:evidence_detach",
+            args=[
+                ctx.response.pk,
+                "FP-5.1.a.status",
+                __import__("tests.views.test_evidence_views", fromlist=["_"]).matrix_evidence(ctx).pk,
+            ],
+        ),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            # The second detach finds nothing attached: the same redirect, nothing changes.
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=done(
+                        lambda ctx: reverse("questionnaire:evidence_attach", args=[ctx.response.pk, "FP-5.1.a.status"])
+                    ),
+                    contributor_a=done(
+                        lambda ctx: reverse("questionnaire:evidence_attach", args=[ctx.response.pk, "FP-5.1.a.status"])
+                    ),
+                ),
+            ),
+            Case(
+                "POST",
+                SUBMITTED,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=Expect(302, lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    contributor_a=Expect(302, lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5])),
+                    secretariat=FORBIDDEN,
+                ),
+            ),
+        ),
+    ),
     # --- Cycles (secretariat) ---
     "reviews:cycles": Rule(lambda ctx: reverse("reviews:cycles"), (Case("GET", DRAFT, secretariat_only()),)),
     "reviews:cycle_launch": Rule(
