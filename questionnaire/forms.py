@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
+from .field_render import render_answer_field
 from .kinds import kind_of
 from .models import Answer, Question
 
@@ -16,9 +17,19 @@ RESERVED_FIELDS = {"csrfmiddlewaretoken", "revisions", "action"}
 REVISION_PREFIX = "rev-"
 
 
+class AnswerBoundField(forms.BoundField):
+    @property
+    def answer_html(self):
+        """The question's field as the answering page shows it (field_render: the
+        markup of crispy-bootstrap5's ``as_crispy_field``, rendered in Python)."""
+        return render_answer_field(self)
+
+
 class ArticleAnswerForm(forms.Form):
     """Posted fields are question codes (and ``<code>-<i>-<part>`` for composite
     answers); ``revisions`` carries the answer revisions the page was built from."""
+
+    bound_field_class = AnswerBoundField
 
     revisions = forms.CharField(widget=forms.HiddenInput, required=False)
 
