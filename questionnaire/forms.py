@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext as _
 
 from .field_render import render_answer_field
-from .kinds import kind_of
+from .kinds import CHOICE_KINDS, kind_of
 from .models import Answer, Question
 
 RESERVED_FIELDS = {"csrfmiddlewaretoken", "revisions", "action"}
@@ -39,7 +39,8 @@ class ArticleAnswerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["revisions"].initial = json.dumps({q.code: answers[q.pk].revision for q in questions if q.pk in answers})
         for q in questions:
-            choices = [(c.code, c.label) for c in q.choices.all()]
+            # Only choice kinds have choices: no query for the others.
+            choices = [(c.code, c.label) for c in q.choices.all()] if q.kind in CHOICE_KINDS else []
             field = kind_of(q).form_field(q, choices)
             field.label = q.prompt
             field.help_text = q.help_text

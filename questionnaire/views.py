@@ -18,7 +18,7 @@ from . import selectors, services
 from .evidence import answer_evidence
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
-from .models import Answer, Article, ArticleAssignment
+from .models import Answer, Article, ArticleAssignment, Question
 from .permissions import get_response_for_user
 from .presence import presence_others, presence_touch
 
@@ -233,10 +233,10 @@ def answer_autosave(request, pk: int, code: str):
     """Save one answer as it is typed (htmx). Answers with a small status fragment
     that carries the new revision: 200 saved, 409 someone else saved first or the
     response is submitted, 422 invalid; the page's form stays the no-JS path."""
-    response = get_response_for_user(request.user, pk, "view")
+    response = get_response_for_user(request.user, pk, "view", minimal=True)
     try:
-        question = selectors.version_questions(response.version_id, code=code)[0]
-    except IndexError:
+        question = Question.objects.get(version_id=response.version_id, code=code)
+    except Question.DoesNotExist:
         raise Http404 from None
     if not request.user.has_perm("questionnaire.change_response", response):
         if response.status != response.Status.DRAFT:

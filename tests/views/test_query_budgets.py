@@ -3,8 +3,8 @@ number of questions, answers, threads or States. Each test measures a small and 
 large case, requires the same count, and pins it.
 
 The counts include what every signed-in request costs: the session and the user
-(2 queries), the user's roles (1) and saving the session (3: SESSION_SAVE_EVERY_REQUEST
-in a savepoint)."""
+(2 queries), the user's roles (1), and at most once every SESSION_REFRESH_SECONDS
+saving the session (3, in a savepoint; the budgets leave room for that request)."""
 
 from __future__ import annotations
 
