@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.validators import URLValidator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -31,31 +30,13 @@ from . import evidence as ev
 from .models import Question, Response
 from .models_evidence import Evidence
 from .permissions import answers_for_state, get_response_for_user
+from .uploads import install_size_limit
 
 # Room for the other fields and the multipart framing around one file.
 REQUEST_OVERHEAD = 1024 * 1024
 
 
 # --- Upload limits ------------------------------------------------------------------
-
-
-class SizeLimitUploadHandler(FileUploadHandler):
-    """Counts each uploaded file's bytes and skips a file as soon as it exceeds the
-    limit, so that no more of it is written to disk; the view then tells the user."""
-
-    def __init__(self, request=None, limit: int = ev.MAX_FILE_SIZE):
-        super().__init__(request)
-        self.limit = limit
-        self.too_big: list[str] = []
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > self.limit:
-            self.too_big.append(self.field_name)
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
 
 
 def upload_limited(view):
@@ -79,9 +60,7 @@ def upload_limited(view):
                     {"limit": ev.MAX_FILE_SIZE // ev.MB, "back": request.path},
                     status=413,
                 )
-            handler = SizeLimitUploadHandler(request)
-            request.upload_handlers.insert(0, handler)
-            request.evidence_size_limit = handler
+            request.evidence_size_limit = install_size_limit(request, ev.MAX_FILE_SIZE)
         return protected(request, *args, **kwargs)
 
     return csrf_exempt(wrapper)

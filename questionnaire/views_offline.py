@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -21,27 +20,7 @@ from . import offline, services
 from .kinds import kind_of
 from .models import Response
 from .permissions import get_response_for_user
-
-TOO_BIG = "offline_upload_too_big"
-
-
-class SizeLimitHandler(FileUploadHandler):
-    """Stops keeping an uploaded file as soon as it exceeds the limit, so that an
-    oversized upload is never stored in memory or on disk."""
-
-    def __init__(self, request, limit: int):
-        super().__init__(request)
-        self.limit = limit
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > self.limit:
-            setattr(self.request, TOO_BIG, True)
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
+from .uploads import install_size_limit
 
 class OfflineUploadForm(forms.Form):
     file = forms.FileField(
@@ -128,7 +107,7 @@ def _render_preview(request, response: Response, plan: offline.ImportPlan, token
 def offline_upload(request, pk: int):
     # Exempt only to install the size limit before the body is read (Django's
     # documented pattern); the view itself is CSRF-protected.
-    request.upload_handlers.insert(0, SizeLimitHandler(request, offline.MAX_UPLOAD_BYTES))
+    request.offline_size_limit = install_size_limit(request, offline.MAX_UPLOAD_BYTES)
     return _offline_upload(request, pk)
 
 
@@ -140,7 +119,7 @@ def _offline_upload(request, pk: int):
     if request.method != "POST":
         return _render_upload(request, response, OfflineUploadForm())
     form = OfflineUploadForm(request.POST, request.FILES)
-    if getattr(request, TOO_BIG, False):
+    if request.offline_size_limit.too_big:
         return _render_upload(request, response, OfflineUploadForm(), offline.too_big().problems, status=422)
     if not form.is_valid():
         return _render_upload(request, response, form, status=422)
