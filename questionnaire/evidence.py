@@ -479,26 +479,20 @@ def clean_citation(citation: CitationData) -> CitationData:
 
 
 def _cite(*, state: State, citation: CitationData, by) -> Stored:
-    existing = Evidence.objects.filter(
-        state=state,
-        kind=Evidence.Kind.CITATION,
-        title=citation.title,
-        article=citation.article,
-        date=citation.date,
-        link=citation.link,
-    ).first()
+    # Citing the same law twice reuses the first entry (no unique constraint: the
+    # same text may legitimately be cited with different dates or links).
+    fields = {
+        "state": state,
+        "kind": Evidence.Kind.CITATION,
+        "title": citation.title,
+        "article": citation.article,
+        "date": citation.date,
+        "link": citation.link,
+    }
+    existing = Evidence.objects.filter(**fields).first()
     if existing is not None:
         return Stored(evidence=existing, created=False)
-    evidence = Evidence.objects.create(
-        state=state,
-        kind=Evidence.Kind.CITATION,
-        title=citation.title,
-        article=citation.article,
-        date=citation.date,
-        link=citation.link,
-        uploaded_by=by,
-    )
-    return Stored(evidence=evidence, created=True)
+    return Stored(evidence=Evidence.objects.create(**fields, uploaded_by=by), created=True)
 
 
 def _store(

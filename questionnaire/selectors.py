@@ -13,7 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from parties.permissions import roles_of
 
 from .kinds import kind_of
-from .models import Answer, Article, Choice, Question, QuestionnaireVersion, Response
+from .models import Answer, Article, ArticleAssignment, Choice, Question, QuestionnaireVersion, Response
 from .permissions import ANSWERING_ROLES
 
 
@@ -193,8 +193,6 @@ def previous_response(response: Response) -> Response | None:
 
 
 def assignments_by_article(response: Response) -> dict[int, list]:
-    from .models import ArticleAssignment
-
     by_article: dict[int, list] = defaultdict(list)
     for assignment in ArticleAssignment.objects.filter(response=response).select_related("assignee"):
         by_article[assignment.article_id].append(assignment)

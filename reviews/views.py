@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -149,8 +150,6 @@ def thread_create(request, pk: int, code: str):
 
 
 def review_article_url(review, question) -> str:
-    from django.urls import reverse
-
     return reverse("reviews:article", kwargs={"pk": review.pk, "number": question.article.number})
 
 
