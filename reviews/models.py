@@ -49,6 +49,10 @@ class Review(FSMModelMixin, models.Model):
     state = models.ForeignKey(State, on_delete=models.PROTECT, related_name="reviews_as_reviewed", verbose_name=_("State under review"))
     response = models.OneToOneField(Response, on_delete=models.PROTECT, related_name="review")
     status = FSMField(default=Status.LAUNCHED, choices=Status.choices, protected=True)
+    # The language the review is conducted in: its final documents are produced in it.
+    language = models.CharField(
+        _("language of the review"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
 
     class Meta:
         ordering = ["cycle", "state__name"]
