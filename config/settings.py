@@ -244,6 +244,14 @@ LOGGING = {
     "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
+# Virus scanning of uploads (questionnaire/scanning.py) by clamd, through its unix
+# socket (CLAMD_SOCKET) or TCP (CLAMD_HOST, CLAMD_PORT). Unset: uploads are not
+# scanned. Set but unreachable: uploads are refused (fail closed).
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+CLAMD_HOST = env.str("CLAMD_HOST", default="")
+CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=30.0)
+
 # Domain settings: named, not magic numbers.
 INVITATION_VALID_DAYS = 10
 ANSWER_TEXT_MAX_LENGTH = env.int("ANSWER_TEXT_MAX_LENGTH", default=50_000)

@@ -53,6 +53,7 @@ from .models import Question, Response
 from .models_evidence import AnswerEvidence, Evidence, http_url
 from .permissions import ANSWERING_ROLES
 from .services import ResponseLocked
+from .uploads import scan_upload
 
 MB = 1024 * 1024
 MAX_FILE_SIZE = 20 * MB
@@ -284,6 +285,7 @@ def inspect_upload(*, upload) -> Inspected:
         if read > MAX_FILE_SIZE:  # the size told was wrong
             raise EvidenceRefused(_too_big_message())
         digest.update(chunk)
+    scan_upload(stream, refuse=EvidenceRefused)  # clamd, when configured (questionnaire/scanning.py)
     stream.seek(0)
     return Inspected(kind=FILE_KINDS[code], sha256=digest.hexdigest(), size=read, original_name=sanitise_filename(upload.name))
 

@@ -94,6 +94,7 @@ from .kinds import IMPLEMENTATION_CHOICES, SHORT_TEXT, YES_NO_CHOICES, TACategor
 from .models import Answer, Article, Question, Response
 from .permissions import answers_for_state
 from .selectors import version_questions
+from .uploads import scan_upload
 
 logger = logging.getLogger(__name__)
 
@@ -587,6 +588,7 @@ def read_upload(upload) -> bytes:
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise too_big()
+    scan_upload(io.BytesIO(data), refuse=_refuse)  # clamd, when configured, before the file is opened
     return data
 
 

@@ -1,8 +1,13 @@
-"""Upload size limits enforced while the request body is read."""
+"""Upload size limits enforced while the request body is read, and the virus-scanner
+hook (``scan_upload``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+
+from . import scanning
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -33,3 +38,14 @@ def install_size_limit(request, limit: int) -> SizeLimitUploadHandler:
     handler = SizeLimitUploadHandler(request, limit)
     request.upload_handlers.insert(0, handler)
     return handler
+
+
+def scan_upload(stream, *, refuse: Callable[[str], Exception]) -> None:
+    """The virus-scanner hook that every upload goes through before it is stored
+    (evidence files, offline workbooks): streams the file to clamd when one is
+    configured (questionnaire/scanning.py) and raises ``refuse(message)`` — the
+    caller's own refusal — for an infected file or an unreachable scanner."""
+    try:
+        scanning.scan(stream)
+    except scanning.ScanRefused as exc:
+        raise refuse(str(exc)) from exc

@@ -179,6 +179,15 @@ ensure_browser() {
     command -v chromium >/dev/null 2>&1 || _svc_die "chromium is not on PATH after installing it"
 }
 
+# ---- ClamAV's daemon for the virus-scanner tests (scripts/test.sh only) -------
+# Only the package: the tests start their own clamd (tests/ops/conftest.py) with
+# the EICAR test signature, since the signature databases cannot be downloaded.
+
+ensure_clamav() {
+    apt_install clamav-daemon || return 1
+    [ -x /usr/sbin/clamd ] || _svc_die "/usr/sbin/clamd missing after installing clamav-daemon"
+}
+
 # ---- all -----------------------------------------------------------------------
 
 ensure_services() {

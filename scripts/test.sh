@@ -9,6 +9,7 @@ source scripts/python.sh requirements-dev.txt
 source scripts/services.sh
 ensure_services
 ensure_browser
+ensure_clamav
 
 export DATABASE_URL="${DATABASE_URL:-$FP_DATABASE_URL}"
 export REDIS_URL="${REDIS_URL:-$FP_REDIS_URL}"
