@@ -19,8 +19,14 @@ attaching them to answers.
   whatever predicate another app registers in ``EXTRA_READERS`` (reviews
   registers its assigned reviewers: questionnaire never imports reviews).
 - **Services** (``evidence_upload``, ``evidence_cite``, ``answer_evidence_add``,
-  ``answer_evidence_remove``): keyword-only, one transaction each, checking who
-  acts. Attachments are frozen once the response is submitted.
+  ``answer_evidence_remove``, ``evidence_update``, ``evidence_delete``):
+  keyword-only, one transaction each, checking who acts. Attachments are frozen
+  once the response is submitted, and so is every library entry that a
+  submitted response uses (the submitted copy must stay what it was): such an
+  entry is neither edited nor deleted. An entry used only by drafts can be
+  edited (every answer using it shows the new text; a stale edit is refused,
+  version-checked on ``Evidence.revision`` like answers) or deleted, which
+  detaches it from those answers and removes its file from disk after commit.
 """
 
 from __future__ import annotations
@@ -41,8 +47,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -408,7 +415,11 @@ def state_library(*, state: State) -> QuerySet[Evidence]:
     return (
         Evidence.objects.filter(state=state)
         .select_related("uploaded_by")
-        .annotate(use_count=Count("uses"))
+        .annotate(
+            use_count=Count("uses"),
+            # Used by a submitted response: frozen (neither edited nor deleted).
+            submitted_uses=Count("uses", filter=Q(uses__response__status=Response.Status.SUBMITTED)),
+        )
         .order_by("title", "pk")
     )
 
@@ -646,6 +657,187 @@ def answer_evidence_remove(*, response: Response, question: Question, evidence: 
     return _run_atomic(body)
 
 
+# --- Editing and deleting a library entry -----------------------------------------------
+
+
+class EvidenceFrozen(EvidenceRefused):
+    """The entry is used by a submitted response: it can no longer change."""
+
+
+class EvidenceStale(EvidenceRefused):
+    """The entry was edited by someone else since the editor opened it."""
+
+    def __init__(self, message: str, *, current: Evidence):
+        super().__init__(message)
+        self.current = current
+
+
+@dataclass(frozen=True)
+class EvidenceChanges:
+    """What an edit may change: the descriptive fields, never the file. ``link``
+    applies to citations only (a file entry keeps its own)."""
+
+    title: str
+    article: str = ""
+    date: datetime.date | None = None
+    link: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Deleted:
+    title: str
+    # How many answers it was detached from.
+    detached: int
+
+
+EDITABLE_FIELDS = ("title", "article", "date", "link", "description")
+MAX_DESCRIPTION = 2000
+
+
+def _clean_description(text: str) -> str:
+    # Line breaks are kept; other control and formatting characters are not.
+    text = "".join(ch for ch in str(text or "") if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf"))
+    text = "\n".join(re.sub(r"[^\S\n]+", " ", line).strip() for line in text.replace("\r\n", "\n").split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()[:MAX_DESCRIPTION]
+
+
+def evidence_uses(*, evidence: Evidence) -> list[AnswerEvidence]:
+    """The answers an entry is attached to, with their response and question (for
+    the confirmation of a deletion and the edit page): one query."""
+    return list(
+        AnswerEvidence.objects.filter(evidence=evidence)
+        .select_related("response__version__cluster", "question__article")
+        .order_by("response__version__cluster__order", "response__version__number", "question__order", "pk")
+    )
+
+
+def frozen_by(*, evidence: Evidence) -> list[Response]:
+    """The submitted responses that use an entry (empty: it may be edited or deleted)."""
+    return list(
+        Response.objects.filter(
+            pk__in=AnswerEvidence.objects.filter(evidence=evidence).values("response_id"),
+            status=Response.Status.SUBMITTED,
+        )
+        .select_related("version__cluster")
+        .order_by("version__cluster__order", "version__number")
+    )
+
+
+def frozen_message(evidence: Evidence, responses: Iterable[Response]) -> str:
+    names = "; ".join(
+        _("%(cluster)s, version %(number)s") % {"cluster": r.version.cluster, "number": r.version.number} for r in responses
+    )
+    return _(
+        "“%(title)s” is used by a submitted response (%(responses)s): it can no longer be changed or deleted, "
+        "so that the submitted copy stays as it was. Nothing was changed. To correct it, add a new entry to the library."
+    ) % {"title": evidence.title, "responses": names}
+
+
+def _linked_response_ids(evidence_id: int) -> set[int]:
+    return set(AnswerEvidence.objects.filter(evidence_id=evidence_id).values_list("response_id", flat=True))
+
+
+def _lock_response_ids(ids: Iterable[int]) -> None:
+    list(Response.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk").values_list("pk", flat=True))
+
+
+def _lock_for_change(*, evidence: Evidence, by) -> Evidence:
+    """Inside a transaction: the entry, locked, once it is certain that no
+    submitted response uses it (EvidenceFrozen otherwise).
+
+    The responses that use it are locked first — a submission locks its response
+    too, so it cannot slip in between this check and the change — then the entry
+    (FOR UPDATE: no answer can be attached to it until the change commits), then
+    the responses of links made meanwhile."""
+    if not can_manage_library(by, evidence.state_id):
+        raise PermissionDenied
+    seen = _linked_response_ids(evidence.pk)
+    _lock_response_ids(seen)
+    try:
+        locked = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    except Evidence.DoesNotExist:
+        raise EvidenceRefused(
+            _("This entry is no longer in your State's library (someone deleted it). Nothing was changed.")
+        ) from None
+    if locked.state_id != evidence.state_id:  # never: the State of an entry does not change
+        raise PermissionDenied
+    late = _linked_response_ids(locked.pk) - seen
+    if late:
+        _lock_response_ids(late)
+    frozen = frozen_by(evidence=locked)
+    if frozen:
+        raise EvidenceFrozen(frozen_message(locked, frozen))
+    return locked
+
+
+def _stale(current: Evidence) -> EvidenceStale:
+    who = (current.updated_by.get_full_name() or current.updated_by.username) if current.updated_by else ""
+    when = current.updated_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M") if current.updated_at else ""
+    return EvidenceStale(
+        _(
+            "“%(title)s” was changed by %(who)s at %(when)s UTC since you opened it. Your changes were not saved: "
+            "compare them with the current text below, then save again to replace it, or leave."
+        )
+        % {"title": current.title, "who": who or "?", "when": when or "?"},
+        current=current,
+    )
+
+
+@transaction.atomic
+def evidence_update(*, evidence: Evidence, by, changes: EvidenceChanges, base_revision: int) -> Evidence:
+    """Edit an entry's descriptive fields (never its file): every answer that uses
+    it shows the new text. Refused (EvidenceFrozen) when a submitted response uses
+    it, and (EvidenceStale) when it changed since ``base_revision`` — unless the
+    edit asks for exactly what is already stored, which changes nothing."""
+    title = _clean(changes.title, 500)
+    if not title:
+        raise EvidenceRefused(_("An entry of the library needs a title. Nothing was changed."))
+    if changes.date is not None and not isinstance(changes.date, datetime.date):
+        raise EvidenceRefused(_("The date must be a date (YYYY-MM-DD)."))
+    locked = _lock_for_change(evidence=evidence, by=by)
+    link = locked.link
+    if not locked.is_file:
+        link = clean_citation(CitationData(title=title, link=changes.link)).link
+    wanted = {
+        "title": title,
+        "article": _clean(changes.article, 200),
+        "date": changes.date,
+        "link": link,
+        "description": _clean_description(changes.description),
+    }
+    if all(getattr(locked, name) == value for name, value in wanted.items()):
+        return locked
+    if locked.revision != base_revision:
+        raise _stale(Evidence.objects.select_related("updated_by").get(pk=locked.pk))
+    for name, value in wanted.items():
+        setattr(locked, name, value)
+    locked.revision += 1
+    locked.updated_by = by
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=[*EDITABLE_FIELDS, "revision", "updated_by", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def evidence_delete(*, evidence: Evidence, by, base_revision: int) -> Deleted:
+    """Delete an entry used by drafts only (or by nothing): it is detached from
+    every answer, and its file is removed from disk once the deletion commits.
+    Refused when a submitted response uses it (EvidenceFrozen) or when it was
+    edited since the person confirmed (EvidenceStale)."""
+    locked = _lock_for_change(evidence=evidence, by=by)
+    if locked.revision != base_revision:
+        raise _stale(Evidence.objects.select_related("updated_by").get(pk=locked.pk))
+    detached, _rows = AnswerEvidence.objects.filter(evidence=locked).delete()
+    name = locked.file.name if locked.is_file and locked.file else ""
+    title = locked.title
+    locked.delete()
+    if name:
+        # Only once the rows are gone for good: a rolled-back deletion keeps its file.
+        transaction.on_commit(lambda: default_storage.delete(name))
+    return Deleted(title=title, detached=detached)
+
+
 def open_evidence_file(evidence: Evidence) -> IO[bytes]:
     if not evidence.is_file or not evidence.file:
         raise Http404
@@ -665,7 +857,11 @@ __all__ = [
     "MAX_FILE_SIZE",
     "Attached",
     "CitationData",
+    "Deleted",
+    "EvidenceChanges",
+    "EvidenceFrozen",
     "EvidenceRefused",
+    "EvidenceStale",
     "Stored",
     "answer_evidence",
     "answer_evidence_add",
@@ -676,7 +872,11 @@ __all__ = [
     "detect_file_type",
     "download_name",
     "evidence_cite",
+    "evidence_delete",
+    "evidence_update",
     "evidence_upload",
+    "evidence_uses",
+    "frozen_by",
     "get_evidence_for_user",
     "get_library_state_for_user",
     "inspect_upload",

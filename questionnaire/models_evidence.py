@@ -2,8 +2,11 @@
 links that attach them to answers.
 
 A law is cited or uploaded once per State (``Evidence``) and reused from many
-answers (``AnswerEvidence``). Evidence rows never change once created; the file
-itself lives under MEDIA_ROOT/evidence/<iso3>/<uuid4> (never served directly) and
+answers (``AnswerEvidence``). An entry's descriptive fields (title, article,
+date, link, description) can be edited, and the entry deleted, only while no
+submitted response uses it (``questionnaire.evidence.evidence_update`` /
+``evidence_delete``); ``revision`` grows at each edit and is the optimistic-lock
+token, as for answers. The stored file itself never changes; it lives under MEDIA_ROOT/evidence/<iso3>/<uuid4> (never served directly) and
 is read only through ``questionnaire.views_evidence.evidence_download``, which
 checks access. Business rules are in ``questionnaire.evidence``.
 """
@@ -42,6 +45,7 @@ class Evidence(models.Model):
     article = models.CharField(_("article or section"), max_length=200, blank=True)
     date = models.DateField(_("date"), null=True, blank=True)
     link = models.CharField(_("link"), max_length=500, blank=True, validators=[http_url])
+    description = models.TextField(_("description"), max_length=2000, blank=True)
     # Files only. ``file`` is a generated name (evidence/<iso3>/<uuid4>);
     # ``original_name`` is the sanitised name the uploader's computer gave it,
     # kept as metadata and never used to build a path.
@@ -52,6 +56,12 @@ class Evidence(models.Model):
     file_type = models.CharField(_("file type"), max_length=8, choices=FileType.choices, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Grows by one at every edit: a stale edit (made from an older revision) is refused.
+    revision = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["state", "title", "pk"]

@@ -1,5 +1,6 @@
-"""Evidence pages: a State's library (list, upload, cite), the answer's evidence
-(attach, detach) and the one view that serves evidence files.
+"""Evidence pages: a State's library (list, upload, cite, edit and delete an
+entry), the answer's evidence (attach, detach) and the one view that serves
+evidence files.
 
 Views load everything through access-checking helpers (404 for outsiders, 403 for
 a visible response that may not be changed) and leave the rules to
@@ -22,7 +23,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -170,6 +171,58 @@ class ExistingForm(forms.Form):
         )
 
 
+class EditForm(forms.Form):
+    """The descriptive fields of a library entry (a file's content never changes);
+    ``revision`` is the one the editor started from."""
+
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=500)
+    article = forms.CharField(label=gettext_lazy("Article or section"), required=False, max_length=200)
+    date = forms.DateField(
+        label=gettext_lazy("Date"),
+        required=False,
+        input_formats=ISO_DATE,
+        widget=DateInput(),
+        help_text=gettext_lazy("Optional, as YYYY-MM-DD."),
+        error_messages={"invalid": gettext_lazy("Enter a date as YYYY-MM-DD, for example 2020-01-31.")},
+    )
+    link = forms.CharField(
+        label=gettext_lazy("Link"),
+        required=False,
+        max_length=500,
+        validators=[link_validator],
+        widget=forms.URLInput(),
+        help_text=gettext_lazy("Optional: a web address starting with http:// or https://."),
+    )
+    description = forms.CharField(
+        label=gettext_lazy("Description"),
+        required=False,
+        max_length=ev.MAX_DESCRIPTION,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Optional: what the document or law is, which version, where it was published."),
+    )
+    revision = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, evidence: Evidence, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {name: getattr(evidence, name) for name in ev.EDITABLE_FIELDS} | {"revision": evidence.revision},
+        )
+        super().__init__(*args, **kwargs)
+        if evidence.is_file:
+            # A file's entry has no link of its own to edit.
+            del self.fields["link"]
+
+    def changes(self) -> ev.EvidenceChanges:
+        data = self.cleaned_data
+        return ev.EvidenceChanges(
+            title=data["title"],
+            article=data["article"],
+            date=data["date"],
+            link=data.get("link", ""),
+            description=data["description"],
+        )
+
+
 def _forms(request, state, *, action: str | None, exclude=()):
     """(upload, cite, existing) forms, bound for the one that was posted."""
     bound = request.method == "POST"
@@ -248,6 +301,104 @@ def evidence_library(request: HttpRequest, iso3: str) -> HttpResponse:
             "max_mb": ev.MAX_FILE_SIZE // ev.MB,
         },
         status=422 if action else 200,
+    )
+
+
+def _entry_for_editing(request, pk: int) -> Evidence:
+    """The entry, for its State's answering people: 404 for anyone who may not
+    even read it (another State's people, a forged id), 403 for those who read it
+    but do not manage the library (the secretariat, reviewers)."""
+    evidence = ev.get_evidence_for_user(request.user, pk)
+    if not ev.can_manage_library(request.user, evidence.state_id):
+        raise PermissionDenied
+    return evidence
+
+
+def _to_library(evidence: Evidence) -> HttpResponse:
+    return redirect("questionnaire:evidence_library", iso3=evidence.state.iso3)
+
+
+def _refused_frozen(request, evidence: Evidence, message: str) -> HttpResponse:
+    messages.error(request, message)
+    return _to_library(evidence)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def evidence_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = _entry_for_editing(request, pk)
+    frozen = ev.frozen_by(evidence=evidence)
+    if frozen:
+        return _refused_frozen(request, evidence, ev.frozen_message(evidence, frozen))
+    form = EditForm(request.POST or None, evidence=evidence)
+    current = None
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                ev.evidence_update(
+                    evidence=evidence, by=request.user, changes=form.changes(), base_revision=form.cleaned_data["revision"]
+                )
+            except ev.EvidenceFrozen as exc:
+                return _refused_frozen(request, evidence, str(exc))
+            except ev.EvidenceStale as exc:
+                # Both texts shown; saving again (from the newer revision) replaces it deliberately.
+                current, status = exc.current, 409
+                data = request.POST.copy()
+                data["revision"] = str(current.revision)
+                form = EditForm(data, evidence=current)
+                form.is_valid()
+                messages.error(request, str(exc))
+            except ev.EvidenceRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("“%(title)s” is saved; every answer using it shows the new text.") % {
+                    "title": form.cleaned_data["title"]
+                })
+                return _to_library(evidence)
+        if status == 422:
+            messages.error(request, _("Nothing was saved: please correct the form marked below."))
+    return render(
+        request,
+        "questionnaire/evidence_edit.html",
+        {"evidence": evidence, "form": form, "current": current, "uses": ev.evidence_uses(evidence=evidence)},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = _entry_for_editing(request, pk)
+    frozen = ev.frozen_by(evidence=evidence)
+    if frozen:
+        return _refused_frozen(request, evidence, ev.frozen_message(evidence, frozen))
+    if request.method == "POST":
+        try:
+            revision = int(request.POST.get("revision", ""))
+        except ValueError:
+            return HttpResponseBadRequest(_("The form is incomplete: open the page again."), content_type="text/plain; charset=utf-8")
+        try:
+            deleted = ev.evidence_delete(evidence=evidence, by=request.user, base_revision=revision)
+        except ev.EvidenceFrozen as exc:
+            return _refused_frozen(request, evidence, str(exc))
+        except ev.EvidenceRefused as exc:
+            # Edited since the confirmation page was shown: confirm what it is now.
+            messages.error(request, str(exc))
+            return redirect("questionnaire:evidence_delete", pk=evidence.pk)
+        messages.success(
+            request,
+            ngettext(
+                "“%(title)s” was deleted from your State's library and detached from %(n)s answer.",
+                "“%(title)s” was deleted from your State's library and detached from %(n)s answers.",
+                deleted.detached,
+            )
+            % {"title": deleted.title, "n": deleted.detached},
+        )
+        return _to_library(evidence)
+    return render(
+        request, "questionnaire/evidence_delete.html", {"evidence": evidence, "uses": ev.evidence_uses(evidence=evidence)}
     )
 
 

@@ -501,3 +501,182 @@ def test_the_reviewers_hook_registers_once(reviewers_read_evidence):
     evidence_access.register()
     evidence_access.register()
     assert ev.EXTRA_READERS.count(evidence_access.assigned_reviewer_reads_evidence) == 1
+
+
+# --- Editing and deleting library entries -------------------------------------------------
+
+
+def _row(evidence) -> tuple:
+    """What an edit or a deletion could change of an entry (None: gone)."""
+    row = Evidence.objects.filter(pk=evidence.pk).values_list(
+        "title", "article", "date", "link", "description", "revision", "file", "sha256"
+    ).first()
+    return row
+
+
+@pytest.fixture
+def draft_b_cluster(state_a, mini_versions):
+    """A second draft of State A (cluster II), to share library entries with response_a."""
+    from questionnaire.services import response_get_or_create
+
+    return response_get_or_create(state=state_a, version=mini_versions["II"], due_date=None)
+
+
+def test_editing_a_citation_shows_the_new_text_in_every_draft_answer_using_it(
+    response_a, draft_b_cluster, focal_point_a, contributor_a, version, mini_versions
+):
+    q1, q2 = question(version, CODE), question(mini_versions["II"], "FP-14.status")
+    cited = ev.answer_evidence_add(
+        response=response_a, question=q1, citation=ev.CitationData(title="Firearms Act", link="https://example.org/a"),
+        by=focal_point_a,
+    ).evidence
+    ev.answer_evidence_add(response=draft_b_cluster, question=q2, evidence=cited, by=focal_point_a)
+
+    edited = ev.evidence_update(
+        evidence=cited,
+        by=contributor_a,
+        changes=ev.EvidenceChanges(
+            title="Firearms Act 2020", article="s. 5", date=datetime.date(2020, 3, 1), link="https://example.org/act",
+            description="Consolidated version.\r\nIn force since March.",
+        ),
+        base_revision=1,
+    )
+
+    assert (edited.revision, edited.updated_by) == (2, contributor_a)
+    assert _row(cited)[:6] == (
+        "Firearms Act 2020", "s. 5", datetime.date(2020, 3, 1), "https://example.org/act",
+        "Consolidated version.\nIn force since March.", 2,
+    )
+    for response, q in ((response_a, q1), (draft_b_cluster, q2)):
+        panel = ev.answer_evidence(response=response, questions=[q])[q.pk]
+        assert [(e.title, e.article) for e in panel.evidence] == [("Firearms Act 2020", "s. 5")]
+
+
+def test_editing_a_file_changes_its_description_never_its_file(state_a, focal_point_a):
+    stored = ev.evidence_upload(state=state_a, upload=upload("act.pdf", pdf_bytes()), by=focal_point_a).evidence
+    files = [(p, p.read_bytes()) for p in stored_files()]
+
+    ev.evidence_update(
+        evidence=stored, by=focal_point_a, base_revision=1,
+        changes=ev.EvidenceChanges(title="Firearms Act", article="art. 2", description="Official gazette copy",
+                                   link="https://example.org/ignored"),
+    )
+
+    title, article, _date, link, description, revision, name, sha = _row(stored)
+    assert (title, article, link, description, revision) == ("Firearms Act", "art. 2", "", "Official gazette copy", 2)
+    assert (name, sha) == (stored.file.name, stored.sha256)
+    assert [(p, p.read_bytes()) for p in stored_files()] == files
+
+
+def test_an_entry_used_by_a_submitted_response_can_be_neither_edited_nor_deleted(
+    response_a, draft_b_cluster, focal_point_a, version, mini_versions, django_capture_on_commit_callbacks
+):
+    attached = ev.answer_evidence_add(
+        response=response_a, question=question(version, CODE), upload=upload("act.pdf", pdf_bytes()), by=focal_point_a
+    ).evidence
+    # Used by a draft too: the submitted use is enough to freeze it.
+    ev.answer_evidence_add(
+        response=draft_b_cluster, question=question(mini_versions["II"], "FP-14.status"), evidence=attached, by=focal_point_a
+    )
+    _submit(response_a, focal_point_a)
+    before, links, files = _row(attached), AnswerEvidence.objects.count(), stored_files()
+
+    with pytest.raises(ev.EvidenceFrozen) as refused:
+        ev.evidence_update(evidence=attached, by=focal_point_a, changes=ev.EvidenceChanges(title="Changed"), base_revision=1)
+    assert "submitted response" in str(refused.value) and "Nothing was changed" in str(refused.value)
+    assert "Cluster I" in str(refused.value)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(ev.EvidenceFrozen):
+        ev.evidence_delete(evidence=attached, by=focal_point_a, base_revision=1)
+
+    assert callbacks == []
+    assert (_row(attached), AnswerEvidence.objects.count(), stored_files()) == (before, links, files)
+    assert [r.pk for r in ev.frozen_by(evidence=attached)] == [response_a.pk]
+    library = {e.pk: e for e in ev.state_library(state=response_a.state)}
+    assert (library[attached.pk].use_count, library[attached.pk].submitted_uses) == (2, 1)
+
+
+def test_a_stale_edit_is_refused_and_leaves_the_newer_text(state_a, focal_point_a, contributor_a):
+    cited = ev.evidence_cite(state=state_a, citation=ev.CitationData(title="Arms Act"), by=focal_point_a).evidence
+    ev.evidence_update(evidence=cited, by=contributor_a, changes=ev.EvidenceChanges(title="Arms Act 1999"), base_revision=1)
+    newer = _row(cited)
+
+    with pytest.raises(ev.EvidenceStale) as refused:
+        ev.evidence_update(evidence=cited, by=focal_point_a, changes=ev.EvidenceChanges(title="Arms Act 2001"), base_revision=1)
+    assert refused.value.current.title == "Arms Act 1999" and refused.value.current.revision == 2
+    assert "Cora Contributor" in str(refused.value) and "were not saved" in str(refused.value)
+    with pytest.raises(ev.EvidenceStale):
+        ev.evidence_delete(evidence=cited, by=focal_point_a, base_revision=1)
+    assert _row(cited) == newer
+    # Asking for what is already stored is no conflict: nothing to save.
+    same = ev.evidence_update(evidence=cited, by=focal_point_a, changes=ev.EvidenceChanges(title="Arms Act 1999"), base_revision=1)
+    assert same.revision == 2 and _row(cited) == newer
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (ev.EvidenceChanges(title="  \u202e "), "needs a title"),
+        (ev.EvidenceChanges(title="Act", link="javascript:alert(1)"), "http:// or https://"),
+        (ev.EvidenceChanges(title="Act", date="2020-02-30"), "must be a date"),
+    ],
+)
+def test_a_bad_edit_is_refused_and_changes_nothing(state_a, focal_point_a, changes, message):
+    cited = ev.evidence_cite(state=state_a, citation=ev.CitationData(title="Arms Act"), by=focal_point_a).evidence
+    before = _row(cited)
+
+    with pytest.raises(ev.EvidenceRefused, match=message):
+        ev.evidence_update(evidence=cited, by=focal_point_a, changes=changes, base_revision=1)
+    assert _row(cited) == before
+
+
+def test_deleting_detaches_it_from_the_drafts_and_removes_the_file_after_commit(
+    response_a, draft_b_cluster, focal_point_a, contributor_a, version, mini_versions, django_capture_on_commit_callbacks
+):
+    attached = ev.answer_evidence_add(
+        response=response_a, question=question(version, CODE), upload=upload("act.pdf", pdf_bytes()), by=focal_point_a
+    ).evidence
+    ev.answer_evidence_add(
+        response=draft_b_cluster, question=question(mini_versions["II"], "FP-14.status"), evidence=attached, by=focal_point_a
+    )
+    kept = ev.answer_evidence_add(
+        response=response_a, question=question(version, CODE), citation=ev.CitationData(title="Kept"), by=focal_point_a
+    ).evidence
+    path = Path(attached.file.path)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        deleted = ev.evidence_delete(evidence=attached, by=contributor_a, base_revision=1)
+        assert path.exists()  # not before the commit
+    for callback in callbacks:
+        callback()
+
+    assert (deleted.title, deleted.detached) == ("act.pdf", 2)
+    assert _row(attached) is None and not path.exists()
+    assert list(AnswerEvidence.objects.values_list("evidence_id", flat=True)) == [kept.pk]
+    assert stored_files() == []
+
+
+def test_a_deletion_rolled_back_keeps_the_file(state_a, focal_point_a, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    stored = ev.evidence_upload(state=state_a, upload=upload("act.pdf", pdf_bytes()), by=focal_point_a).evidence
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        with transaction.atomic():
+            ev.evidence_delete(evidence=stored, by=focal_point_a, base_revision=1)
+            raise RuntimeError("the surrounding work failed")
+
+    assert callbacks == [] and _row(stored) is not None and len(stored_files()) == 1
+
+
+def test_only_the_states_answering_people_edit_or_delete_its_entries(
+    state_a, focal_point_a, focal_point_b, secretariat, reviewer
+):
+    cited = ev.evidence_cite(state=state_a, citation=ev.CitationData(title="Arms Act"), by=focal_point_a).evidence
+    before = _row(cited)
+
+    for outsider in (focal_point_b, secretariat, reviewer):
+        with pytest.raises(PermissionDenied):
+            ev.evidence_update(evidence=cited, by=outsider, changes=ev.EvidenceChanges(title="Theirs"), base_revision=1)
+        with pytest.raises(PermissionDenied):
+            ev.evidence_delete(evidence=cited, by=outsider, base_revision=1)
+    assert _row(cited) == before

@@ -162,6 +162,18 @@ def _invitation_post(ctx) -> dict:
     return {"email": "matrix@example.org", "role": Membership.Role.CONTRIBUTOR, "state": ctx.state_a.pk}
 
 
+def _matrix_evidence(ctx):
+    return __import__("tests.views.test_evidence_views", fromlist=["_"]).matrix_evidence(ctx)
+
+
+def _to_library(ctx) -> str:
+    return reverse("questionnaire:evidence_library", args=[ctx.state_a.iso3])
+
+
+def _evidence_edit_post(ctx) -> dict:
+    return {"title": "Matrix act (edited)", "article": "s. 1", "date": "2020-01-31", "revision": "1"}
+
+
 ACCESS: dict[str, Rule] = {
     "home": Rule(lambda ctx: reverse("home"), (Case("GET", DRAFT, signed_in(OK)),)),
     # --- Answering (questionnaire/*) ---
@@ -422,6 +434,42 @@ ACCESS: dict[str, Rule] = {
                     secretariat=FORBIDDEN,
                 ),
             ),
+        ),
+    ),
+    # --- Editing and deleting a library entry: its State's answering people, while no submitted
+    # response uses it (then refused with a message, back to the library); the secretariat and the
+    # assigned reviewers read a submitted response's evidence but may not change it (403).
+    "questionnaire:evidence_edit": Rule(
+        lambda ctx: reverse("questionnaire:evidence_edit", args=[_matrix_evidence(ctx).pk]),
+        (
+            Case("GET", DRAFT, RESPONSE_DRAFT),
+            Case("GET", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=Expect(302, _to_library),
+                                             contributor_a=Expect(302, _to_library), reviewer=FORBIDDEN,
+                                             secretariat=FORBIDDEN)),
+            # Both post the same text: the second asks for what is stored, which is no conflict.
+            Case("POST", DRAFT, signed_in(NOT_FOUND, focal_point_a=done(_to_library), contributor_a=done(_to_library)),
+                 _evidence_edit_post),
+            Case("POST", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=Expect(302, _to_library),
+                                              contributor_a=Expect(302, _to_library), reviewer=FORBIDDEN,
+                                              secretariat=FORBIDDEN),
+                 _evidence_edit_post),
+        ),
+    ),
+    "questionnaire:evidence_delete": Rule(
+        lambda ctx: reverse("questionnaire:evidence_delete", args=[_matrix_evidence(ctx).pk]),
+        (
+            Case("GET", DRAFT, RESPONSE_DRAFT),
+            Case("GET", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=Expect(302, _to_library),
+                                             contributor_a=Expect(302, _to_library), reviewer=FORBIDDEN,
+                                             secretariat=FORBIDDEN)),
+            # A's focal point deletes it; for the contributor, who comes next, it is gone.
+            Case("POST", DRAFT, signed_in(NOT_FOUND, focal_point_a=done(_to_library),
+                                          contributor_a=AnyOf((done(_to_library), NOT_FOUND), changes=True)),
+                 lambda ctx: {"revision": "1"}),
+            Case("POST", SUBMITTED, signed_in(NOT_FOUND, focal_point_a=Expect(302, _to_library),
+                                              contributor_a=Expect(302, _to_library), reviewer=FORBIDDEN,
+                                              secretariat=FORBIDDEN),
+                 lambda ctx: {"revision": "1"}),
         ),
     ),
     # --- Cycles (secretariat) ---

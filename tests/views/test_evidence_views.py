@@ -422,3 +422,209 @@ def test_the_answer_panel_for_the_answering_page_renders(response_a, focal_point
 
     assert download_url(panel.evidence[0]) in editable and 'href="https://example.org/d"' in editable
     assert attach_url(response_a) in editable and attach_url(response_a) not in read_only
+
+
+# --- Editing and deleting library entries ------------------------------------------------------
+
+
+def edit_url(evidence) -> str:
+    return reverse("questionnaire:evidence_edit", args=[evidence.pk])
+
+
+def delete_url(evidence) -> str:
+    return reverse("questionnaire:evidence_delete", args=[evidence.pk])
+
+
+def entries():
+    return list(
+        Evidence.objects.order_by("pk").values_list("pk", "title", "article", "date", "link", "description", "revision")
+    )
+
+
+def edit_post(revision: int = 1, **fields) -> dict:
+    data = {"title": "Firearms Act 2020", "article": "s. 5", "date": "2020-01-31", "link": "", "description": ""}
+    return data | fields | {"revision": str(revision)}
+
+
+def test_the_library_offers_edit_and_delete_except_for_entries_a_submitted_response_uses(
+    review_a, response_a, focal_point_a, version
+):
+    attached = _attached_file(response_a, focal_point_a, version)
+    loose = ev.evidence_cite(state=response_a.state, citation=ev.CitationData(title="Loose decree"), by=focal_point_a).evidence
+    client = client_for(focal_point_a)
+
+    page = client.get(library_url(response_a.state)).content.decode()
+    assert edit_url(attached) in page and delete_url(attached) in page and edit_url(loose) in page
+
+    submit(response_a, focal_point_a)
+    page = client.get(library_url(response_a.state)).content.decode()
+    assert edit_url(attached) not in page and delete_url(attached) not in page
+    assert "Locked: used by a submitted response" in page
+    assert edit_url(loose) in page and delete_url(loose) in page
+
+
+def test_it_edits_a_citation_and_every_answer_shows_it(response_a, focal_point_a, contributor_a, version):
+    cited = ev.answer_evidence_add(
+        response=response_a, question=question(version, CODE), citation=ev.CitationData(title="Firearms Act"), by=focal_point_a
+    ).evidence
+    client = client_for(contributor_a)
+
+    form = client.get(edit_url(cited))
+    assert form.status_code == 200
+    text = form.content.decode()
+    assert 'name="title"' in text and 'value="Firearms Act"' in text and 'name="link"' in text
+    assert 'name="revision"' in text and CODE in text  # the answers that use it are listed
+    saved = client.post(edit_url(cited), edit_post(link="https://example.org/act", description="Consolidated."))
+
+    assert saved.status_code == 302 and saved["Location"] == library_url(response_a.state)
+    assert any("every answer using it shows the new text" in m for m in messages_of(client.get(saved["Location"])))
+    assert entries() == [
+        (cited.pk, "Firearms Act 2020", "s. 5", __import__("datetime").date(2020, 1, 31), "https://example.org/act",
+         "Consolidated.", 2)
+    ]
+    article = client.get(article_url(response_a)).content.decode()
+    assert "Firearms Act 2020" in article and "Consolidated." in article
+
+
+def test_a_files_entry_is_edited_without_a_link_and_keeps_its_file(response_a, focal_point_a, version):
+    attached = _attached_file(response_a, focal_point_a, version)
+    files = [(p, p.read_bytes()) for p in stored_files()]
+    client = client_for(focal_point_a)
+
+    assert 'name="link"' not in client.get(edit_url(attached)).content.decode()
+    saved = client.post(edit_url(attached), edit_post(title="Gazette copy", link="https://example.org/forged"))
+
+    assert saved.status_code == 302
+    evidence = Evidence.objects.get()
+    assert (evidence.title, evidence.link, evidence.sha256) == ("Gazette copy", "", attached.sha256)
+    assert [(p, p.read_bytes()) for p in stored_files()] == files
+    assert b"".join(client.get(download_url(evidence)).streaming_content) == pdf_bytes()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"date": "31/01/2020"}, "Enter a date as YYYY-MM-DD"),
+        ({"date": "2020-02-30"}, "Enter a date as YYYY-MM-DD"),
+        ({"link": "javascript:alert(1)"}, "http:// or https://"),
+        ({"title": "   "}, "This field is required"),
+    ],
+)
+def test_a_bad_edit_is_shown_again_with_its_error_and_changes_nothing(state_a, focal_point_a, fields, message):
+    cited = ev.evidence_cite(state=state_a, citation=ev.CitationData(title="Arms Act"), by=focal_point_a).evidence
+    before = entries()
+
+    page = client_for(focal_point_a).post(edit_url(cited), edit_post(**fields))
+
+    assert page.status_code == 422
+    text = page.content.decode()
+    assert message in text and "Nothing was saved" in text
+    assert 'aria-invalid="true"' in text or "alert-danger" in text
+    assert entries() == before
+
+
+def test_a_stale_edit_is_refused_showing_both_texts_then_saved_deliberately(state_a, focal_point_a, contributor_a):
+    cited = ev.evidence_cite(state=state_a, citation=ev.CitationData(title="Arms Act"), by=focal_point_a).evidence
+    mine, theirs = client_for(focal_point_a), client_for(contributor_a)
+    mine.get(edit_url(cited))  # both open the page at revision 1
+    assert theirs.post(edit_url(cited), edit_post(title="Arms Act 1999")).status_code == 302
+    newer = entries()
+
+    stale = mine.post(edit_url(cited), edit_post(title="Arms Act 2001"))
+
+    assert stale.status_code == 409
+    text = stale.content.decode()
+    assert "Arms Act 1999" in text and "Arms Act 2001" in text and "Cora Contributor" in text
+    assert "were not saved" in text
+    assert 'name="revision" value="2"' in text
+    assert entries() == newer
+    again = mine.post(edit_url(cited), edit_post(revision=2, title="Arms Act 2001"))
+    assert again.status_code == 302
+    assert entries()[0][1] == "Arms Act 2001" and entries()[0][-1] == 3
+
+
+def test_it_deletes_after_a_confirmation_listing_the_answers(
+    response_a, focal_point_a, contributor_a, version, django_capture_on_commit_callbacks
+):
+    attached = _attached_file(response_a, focal_point_a, version)
+    client = client_for(contributor_a)
+
+    confirm = client.get(delete_url(attached))
+    assert confirm.status_code == 200
+    text = confirm.content.decode()
+    assert "It is attached to 1 answer" in text and f"{article_url(response_a)}#q-{CODE}" in text
+    assert Evidence.objects.exists() and len(stored_files()) == 1  # a GET deletes nothing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = client.post(delete_url(attached), {"revision": "1"})
+
+    assert deleted.status_code == 302 and deleted["Location"] == library_url(response_a.state)
+    assert any("detached from 1 answer" in m for m in messages_of(client.get(deleted["Location"])))
+    assert snapshot() == ([], [], [])
+    assert client.get(delete_url(attached)).status_code == 404
+
+
+def test_a_deletion_confirmed_before_an_edit_is_refused(state_a, focal_point_a, contributor_a):
+    cited = ev.evidence_cite(state=state_a, citation=ev.CitationData(title="Arms Act"), by=focal_point_a).evidence
+    client_for(contributor_a).post(edit_url(cited), edit_post(title="Arms Act 1999"))
+    before = entries()
+    client = client_for(focal_point_a)
+
+    page = client.post(delete_url(cited), {"revision": "1"})
+
+    assert page.status_code == 302 and page["Location"] == delete_url(cited)
+    assert any("were not saved" in m or "changed by" in m for m in messages_of(client.get(page["Location"])))
+    assert client.post(delete_url(cited), {}).status_code == 400
+    assert entries() == before
+
+
+def test_an_entry_used_by_a_submitted_response_is_refused_with_a_message(
+    review_a, response_a, focal_point_a, contributor_a, version
+):
+    attached = _attached_file(response_a, focal_point_a, version)
+    submit(response_a, focal_point_a)
+    before = snapshot() + (entries(),)
+
+    for person in (focal_point_a, contributor_a):
+        client = client_for(person)
+        for page in (
+            client.get(edit_url(attached)),
+            client.post(edit_url(attached), edit_post(revision=1, title="Changed after submission")),
+            client.get(delete_url(attached)),
+            client.post(delete_url(attached), {"revision": "1"}),
+        ):
+            assert page.status_code == 302 and page["Location"] == library_url(response_a.state)
+        shown = messages_of(client.get(library_url(response_a.state)))
+        assert any("used by a submitted response" in m and "Nothing was changed" in m for m in shown)
+    assert snapshot() + (entries(),) == before
+
+
+def test_who_may_edit_or_delete_an_entry(
+    review_a, response_a, state_b, version, focal_point_a, focal_point_b, reviewer, unassigned_reviewer, secretariat,
+    anonymous, reviewers_read_evidence,
+):
+    attached = _attached_file(response_a, focal_point_a, version)
+    theirs = ev.evidence_cite(state=state_b, citation=ev.CitationData(title="Their act"), by=focal_point_b).evidence
+    before = snapshot() + (entries(),)
+
+    # Another State's entry, or a forged id: 404 for A's focal point, nothing changes.
+    client = client_for(focal_point_a)
+    for url in (edit_url(theirs), delete_url(theirs), "/responses/evidence/999999/edit/"):
+        assert client.get(url).status_code == 404
+        assert client.post(url, edit_post(title="Forged")).status_code == 404
+    # Those who may not even read A's draft evidence: 404.
+    for outsider in (focal_point_b, reviewer, unassigned_reviewer, secretariat):
+        assert client_for(outsider).post(edit_url(attached), edit_post(title="Forged")).status_code == 404
+        assert client_for(outsider).post(delete_url(attached), {"revision": "1"}).status_code == 404
+    assert client_for(anonymous).get(edit_url(attached))["Location"].startswith(LOGIN_URL)
+    assert snapshot() + (entries(),) == before
+
+    # Once a submitted response uses it, the secretariat and the assigned reviewers
+    # read it but do not manage A's library: 403.
+    submit(response_a, focal_point_a)
+    before = snapshot() + (entries(),)
+    for reader in (secretariat, reviewer):
+        assert client_for(reader).get(edit_url(attached)).status_code == 403
+        assert client_for(reader).post(delete_url(attached), {"revision": "1"}).status_code == 403
+    assert client_for(unassigned_reviewer).get(edit_url(attached)).status_code == 404
+    assert snapshot() + (entries(),) == before
