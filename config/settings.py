@@ -103,6 +103,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Sessions are read on every request (autosave posts often): from Redis, with
+    # the database behind it, so a Redis restart signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -233,6 +236,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stalled-jobs": {"task": "reviews.tasks.requeue_stalled_jobs", "schedule": 5 * 60},
+    "deadline-reminders": {"task": "reviews.tasks.send_deadline_reminders", "schedule": 60 * 60},
 }
 
 LOGGING = {
@@ -256,3 +260,9 @@ CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=30.0)
 INVITATION_VALID_DAYS = 10
 ANSWER_TEXT_MAX_LENGTH = env.int("ANSWER_TEXT_MAX_LENGTH", default=50_000)
 SELF_ASSESSMENT_DUE_MONTHS = 6
+# Deadlines of a review from its launch (domain.md 1.7); each cycle keeps its own copy.
+FOCAL_POINT_DUE_WEEKS = 2
+EXPERTS_DUE_WEEKS = 4
+WRITTEN_FEEDBACK_DUE_MONTHS = 6  # after the submission of the self-assessment
+REMINDER_DAYS_BEFORE = 7  # reminder e-mails this many days before a deadline, and once after it
+MAX_REVIEWS_PER_STATE_PER_CYCLE = 3  # the cap on the reviews one State carries in a cycle

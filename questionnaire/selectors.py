@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 
 from parties.permissions import roles_of
 
-from .kinds import kind_of
+from .kinds import CHOICE_KINDS, kind_of
 from .models import Answer, Article, ArticleAssignment, Choice, Question, QuestionnaireVersion, Response
 from .permissions import ANSWERING_ROLES
 
@@ -27,6 +27,36 @@ def version_questions(version_id: int, article: Article | None = None, code: str
     if code is not None:
         qs = qs.filter(code=code)
     return list(qs.order_by("order"))
+
+
+# Published questionnaire versions never change (an edit makes a new version), so
+# a question looked up by (version, code) can be kept for the life of the process.
+# Bounded: the whole questionnaire is a few thousand rows.
+_QUESTION_CACHE: dict[tuple[int, str], Question] = {}
+_QUESTION_CACHE_MAX = 20_000
+
+
+def version_question(version_id: int, code: str) -> Question | None:
+    """One question of a version by its code, with its choices (choice kinds only);
+    served from the process's cache after the first lookup."""
+    key = (version_id, code)
+    question = _QUESTION_CACHE.get(key)
+    if question is None:
+        qs = Question.objects.filter(version_id=version_id, code=code)
+        question = qs.first()
+        if question is None:
+            return None
+        if question.kind in CHOICE_KINDS:
+            question = qs.prefetch_related(Prefetch("choices", queryset=Choice.objects.order_by("order"))).first()
+        if len(_QUESTION_CACHE) >= _QUESTION_CACHE_MAX:
+            _QUESTION_CACHE.clear()
+        _QUESTION_CACHE[key] = question
+    return question
+
+
+def clear_question_cache() -> None:
+    """For tests, whose rolled-back rows may reuse ids."""
+    _QUESTION_CACHE.clear()
 
 
 def is_applicable(question: Question, values: dict[int, Any], applicable: dict[int, bool]) -> bool:

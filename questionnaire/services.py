@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,32 +60,64 @@ def response_get_or_create(*, state: State, version: QuestionnaireVersion, due_d
     return response
 
 
+def _lock_for_answering(response_id: int) -> tuple[str, int]:
+    """Read the response's status and State under a SHARE lock, held until commit.
+
+    A share lock, not FOR UPDATE: saves of different answers of one response run
+    side by side (each then locks only its own answer rows), while a submission,
+    which takes FOR UPDATE, waits for the saves in flight and every later save
+    waits for it and then sees "submitted". Django's select_for_update has no
+    FOR SHARE, hence the one line of SQL; SQLite (one writer at a time) needs none.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT status, state_id FROM {Response._meta.db_table} WHERE id = %s FOR SHARE", [response_id]
+            )
+            row = cursor.fetchone()
+    else:
+        row = Response.objects.filter(pk=response_id).values_list("status", "state_id").first()
+    if row is None:
+        raise Response.DoesNotExist
+    return row
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    saved: list[Question]
+    # The answers of the questions posted, as they are after the save (None: never answered).
+    answers: dict[int, Answer | None]
+
+
 @transaction.atomic
-def answers_save(
+def answers_save_detailed(
     *,
     response: Response,
     by,
     values: dict[Question, Any],
     base_revisions: dict[int, int],
-) -> list[Question]:
-    """Save the answers that changed; return the questions saved.
+) -> SaveOutcome:
+    """Save the answers that changed; return the questions saved and the answers as
+    they now are.
 
     ``base_revisions`` maps question id → the answer revision the editor started
     from. If someone else saved a newer revision of an answer this editor changed,
     nothing at all is saved and EditConflict lists both values, so the editor can
     choose: saving again from the newer revision keeps theirs deliberately.
     """
-    # Lock the response row: a submission cannot slip in between the status check
-    # and the writes, and concurrent saves on one response take turns (briefly).
-    locked = Response.objects.select_for_update().get(pk=response.pk)
-    if not answers_for_state(by, locked):
+    status, state_id = _lock_for_answering(response.pk)
+    if not roles_of(by).has(state_id, *ANSWERING_ROLES):
         raise PermissionDenied
-    if locked.status != Response.Status.DRAFT:
+    if status != Response.Status.DRAFT:
         raise ResponseLocked(_("This response has been submitted and can no longer be changed."))
-    question_ids = [q.pk for q in values]
+    # The answer rows are locked (in question order, so that two whole-page saves
+    # never deadlock): two saves of the same answer take turns and the second one
+    # sees the first one's revision.
     current = {
         a.question_id: a
-        for a in Answer.objects.filter(response=locked, question_id__in=question_ids).select_related("updated_by")
+        for a in Answer.objects.filter(response_id=response.pk, question_id__in=[q.pk for q in values])
+        .order_by("question_id")
+        .select_for_update()
     }
     changed: list[tuple[Question, Any]] = []
     conflicts: list[Conflict] = []
@@ -97,29 +129,82 @@ def answers_save(
             continue
         base = base_revisions.get(question.pk, 0)
         if answer and answer.revision != base:
-            conflicts.append(
-                Conflict(
-                    question=question,
-                    yours=value,
-                    theirs=stored,
-                    theirs_revision=answer.revision,
-                    changed_by=answer.updated_by.get_full_name() or answer.updated_by.username,
-                    changed_at=answer.updated_at,
-                )
-            )
+            conflicts.append(_conflict(question=question, yours=value, answer=answer))
             continue
         changed.append((question, value))
     if conflicts:
         raise EditConflict(conflicts)
+    if changed:
+        _write_answers(response_id=response.pk, changed=changed, current=current, by=by)
+    return SaveOutcome(saved=[q for q, _v in changed], answers={q.pk: current.get(q.pk) for q in values})
+
+
+def answers_save(
+    *,
+    response: Response,
+    by,
+    values: dict[Question, Any],
+    base_revisions: dict[int, int],
+) -> list[Question]:
+    """answers_save_detailed, returning only the questions saved."""
+    return answers_save_detailed(response=response, by=by, values=values, base_revisions=base_revisions).saved
+
+
+def _conflict(*, question: Question, yours: Any, answer: Answer) -> Conflict:
+    editor = answer.updated_by  # one query, only when there is a conflict to explain
+    return Conflict(
+        question=question,
+        yours=yours,
+        theirs=answer.value,
+        theirs_revision=answer.revision,
+        changed_by=editor.get_full_name() or editor.username,
+        changed_at=answer.updated_at,
+    )
+
+
+def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], current: dict[int, Answer], by) -> None:
+    """Write the changed answers and their history rows in a few statements
+    (one UPDATE, one INSERT of new answers, one INSERT of history), whatever their
+    number. ``current`` is updated in place with the rows as saved."""
+    now = timezone.now()
+    new: list[Answer] = []
+    updated: list[Answer] = []
     for question, value in changed:
         answer = current.get(question.pk)
         if answer is None:
-            answer = Answer(response=locked, question=question, value=value, revision=1, updated_by=by)
+            answer = Answer(response_id=response_id, question=question, value=value, revision=1, updated_by=by, updated_at=now)
+            new.append(answer)
         else:
-            answer.value, answer.revision, answer.updated_by = value, answer.revision + 1, by
+            answer.value, answer.revision, answer.updated_by, answer.updated_at = value, answer.revision + 1, by, now
             answer.carried_over = False
-        answer.save()
-    return [q for q, _v in changed]
+            updated.append(answer)
+    if len(updated) == 1:  # autosave: a plain UPDATE compiles far faster than bulk_update's CASE
+        answer = updated[0]
+        Answer.objects.filter(pk=answer.pk).update(
+            value=answer.value, revision=answer.revision, carried_over=False, updated_by=by, updated_at=now
+        )
+    elif updated:
+        Answer.objects.bulk_update(updated, ["value", "revision", "carried_over", "updated_by", "updated_at"])
+    if new:
+        try:
+            # A savepoint: an answer first saved by someone else meanwhile (the
+            # unique constraint) must not abort the whole transaction.
+            with transaction.atomic():
+                Answer.objects.bulk_create(new)
+        except IntegrityError:
+            others = Answer.objects.filter(response_id=response_id, question_id__in=[a.question_id for a in new])
+            raise EditConflict(
+                [_conflict(question=a.question, yours=next(n.value for n in new if n.question_id == a.question_id), answer=a)
+                 for a in others]
+            ) from None
+    # The history library's own bulk writer: the same rows as its post_save signal
+    # writes for Model.save(), in one INSERT.
+    if updated:
+        Answer.history.bulk_history_create(updated, update=True, default_user=by, default_date=now)
+    if new:
+        Answer.history.bulk_history_create(new, default_user=by, default_date=now)
+    for answer in new + updated:
+        current[answer.question_id] = answer
 
 
 @transaction.atomic

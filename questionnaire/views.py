@@ -18,7 +18,7 @@ from . import selectors, services
 from .evidence import answer_evidence
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
-from .models import Answer, Article, ArticleAssignment, Question
+from .models import Answer, Article, ArticleAssignment
 from .permissions import get_response_for_user
 from .presence import presence_others, presence_touch
 
@@ -207,7 +207,7 @@ def article_answer(request, pk: int, number: int):
         )
     can_edit = request.user.has_perm("questionnaire.change_response", response)
     if can_edit:
-        presence_touch(response_id=response.pk, article_id=article.pk, user=request.user)
+        presence_touch(response_id=response.pk, article_id=article.pk, user=request.user, force=True)
     return render(
         request,
         "questionnaire/article_answer.html",
@@ -232,24 +232,26 @@ def article_answer(request, pk: int, number: int):
 def answer_autosave(request, pk: int, code: str):
     """Save one answer as it is typed (htmx). Answers with a small status fragment
     that carries the new revision: 200 saved, 409 someone else saved first or the
-    response is submitted, 422 invalid; the page's form stays the no-JS path."""
+    response is submitted, 422 invalid; the page's form stays the no-JS path.
+
+    The hot path of the platform: the response is read once here (access check) and
+    once under its share lock in the service; the question comes from the process's
+    cache; the answer is read once, locked, in the service."""
     response = get_response_for_user(request.user, pk, "view", minimal=True)
-    try:
-        question = Question.objects.get(version_id=response.version_id, code=code)
-    except Question.DoesNotExist:
-        raise Http404 from None
+    question = selectors.version_question(response.version_id, code)
+    if question is None:
+        raise Http404
     if not request.user.has_perm("questionnaire.change_response", response):
         if response.status != response.Status.DRAFT:
             return _status(request, question, "locked", status=409)
         raise PermissionDenied
-    answer = Answer.objects.filter(response=response, question=question).select_related("updated_by").first()
-    form = ArticleAnswerForm(request.POST, questions=[question], answers={question.pk: answer} if answer else {})
+    form = ArticleAnswerForm(request.POST, questions=[question], answers={})
     if not form.is_valid():
         errors = [str(e) for field in form.errors.values() for e in field]
-        return _status(request, question, "invalid", answer=answer, errors=errors, status=422)
+        return _status(request, question, "invalid", errors=errors, status=422)
     presence_touch(response_id=response.pk, article_id=question.article_id, user=request.user)
     try:
-        saved = services.answers_save(
+        outcome = services.answers_save_detailed(
             response=response,
             by=request.user,
             values=form.answer_values(),
@@ -269,12 +271,10 @@ def answer_autosave(request, pk: int, code: str):
             revision=conflict.theirs_revision,
             status=409,
         )
-    if not saved:
+    answer = outcome.answers.get(question.pk)
+    if not outcome.saved:
         return _status(request, question, "unchanged", answer=answer)
-    # Under the response lock the save made exactly the next revision.
-    return _status(
-        request, question, "saved", revision=(answer.revision if answer else 0) + 1, saved_at=timezone.localtime()
-    )
+    return _status(request, question, "saved", answer=answer, saved_at=timezone.localtime(answer.updated_at))
 
 
 def _status(request, question, state: str, *, answer=None, revision=None, status: int = 200, **context):

@@ -48,6 +48,18 @@ Group = State.RegionalGroup
 
 
 @pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (questions by version and code, the presence touch memo)
+    must not outlive a test whose rows were rolled back."""
+    from questionnaire.presence import presence_forget
+    from questionnaire.selectors import clear_question_cache
+
+    clear_question_cache()
+    presence_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process():
     """Outside tests/jobs (which start a real worker and switch this off), a task
     enqueued after commit runs in process, as in the embedded mode, whether or
