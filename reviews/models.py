@@ -92,8 +92,12 @@ class ReviewerAssignment(models.Model):
         return f"{self.reviewing_state} reviews {self.review.state} ({self.slot})"
 
 
-class Thread(models.Model):
-    """A conversation on one answer of a review."""
+class Thread(FSMModelMixin, models.Model):
+    """A conversation on one answer of a review.
+
+    Its status moves only through the transitions below (services call them):
+    the State under review replying answers it, a reviewer following up opens it
+    again, a reviewer resolves it; a resolved thread takes no more replies."""
 
     class Kind(models.TextChoices):
         COMMENT = "comment", _("Comment")
@@ -108,15 +112,35 @@ class Thread(models.Model):
     review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="threads")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("type"), max_length=32, choices=Kind.choices, default=Kind.COMMENT)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status = FSMField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN, protected=True)
+    # Who is expected to act next: a person of the State under review or of a
+    # reviewing State (checked by the service).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("assignee")
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["question__order", "created_at"]
+        indexes = [models.Index(fields=["review", "status"], name="thread_review_status")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.question.code}"
+
+    @transition(field=status, source=Status.OPEN, target=Status.ANSWERED)
+    def mark_answered(self) -> None:
+        """The State under review replied."""
+
+    @transition(field=status, source=[Status.OPEN, Status.ANSWERED], target=Status.OPEN)
+    def reopen(self) -> None:
+        """A reviewer followed up: the thread waits for the State again."""
+
+    @transition(field=status, source=[Status.OPEN, Status.ANSWERED], target=Status.RESOLVED)
+    def resolve(self) -> None:
+        """A reviewer closed the thread; nothing more can be posted in it."""
 
 
 class Comment(models.Model):
@@ -126,6 +150,9 @@ class Comment(models.Model):
     author_state = models.ForeignKey(State, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     body = models.TextField(_("comment"))
     created_at = models.DateTimeField(auto_now_add=True)
+    # Written by the State under review (a reply) rather than by a reviewer: the
+    # baseline of "what changed since the reviewers commented".
+    by_state_under_review = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -145,6 +172,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         REVIEW_SUMMARY = "review_summary", _("Review summary (DOCX)")
         CLUSTER_REPORT = "cluster_report", _("Cluster report (XLSX)")
+        FINAL_DOCUMENTS = "final_documents", _("Final documents of a review (DOCX and PDF)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -180,3 +208,6 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+from .models_observations import *  # noqa: E402,F401,F403  (observations, summary, notifications, final documents)

@@ -1,8 +1,9 @@
 """Who may see and act on a review, and the helpers every view uses to load one.
 
 A review is seen by the secretariat, by the State under review (its focal points,
-contributors and observers) and by the reviewers of the two reviewing States.
-Reviewers read answers only once the response is submitted."""
+contributors and observers), by the reviewers of the two reviewing States and by
+the observers those States designate. Nobody but the State reads answers before
+the response is submitted; observers never write."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from parties.models import Membership
 from parties.permissions import is_secretariat, roles_of
 from questionnaire.models import Response
 
-from .models import Job, Review, Thread
+from .models import FinalDocument, Job, Observation, Review, Thread
 
 Role = Membership.Role
 
@@ -40,12 +41,25 @@ def answers_for_state_under_review(user, review: Review) -> bool:
 
 
 @rules.predicate
+def is_focal_point_of_state_under_review(user, review: Review) -> bool:
+    return roles_of(user).has(review.state_id, Role.FOCAL_POINT)
+
+
+@rules.predicate
+def is_observer_of_reviewing_state(user, review: Review) -> bool:
+    """Observers (read-only) designated by a reviewing State."""
+    return bool(roles_of(user).states_with(Role.OBSERVER) & reviewing_state_ids(review))
+
+
+@rules.predicate
 def response_is_submitted(user, review: Review) -> bool:
     return review.response.status == Response.Status.SUBMITTED
 
 
-can_view_review = is_secretariat | is_assigned_reviewer | is_of_state_under_review
-can_read_answers = (is_secretariat | is_assigned_reviewer | is_of_state_under_review) & response_is_submitted
+can_view_review = is_secretariat | is_assigned_reviewer | is_of_state_under_review | is_observer_of_reviewing_state
+can_read_answers = (
+    is_secretariat | is_assigned_reviewer | is_of_state_under_review | is_observer_of_reviewing_state
+) & response_is_submitted
 can_comment = is_assigned_reviewer & response_is_submitted
 can_reply = answers_for_state_under_review & response_is_submitted
 
@@ -53,6 +67,14 @@ rules.add_perm("reviews.view_review", can_view_review)
 rules.add_perm("reviews.read_answers", can_read_answers)
 rules.add_perm("reviews.comment", can_comment)
 rules.add_perm("reviews.reply", can_reply)
+# The list of observations and the summary (reviews/services_observations.py):
+# reviewers draft; the State under review and the reviewers comment; each State
+# agrees and clears through its focal point (a reviewing State through its
+# experts); the secretariat finalizes. Observers hold none of these.
+rules.add_perm("reviews.draft_observations", can_comment)
+rules.add_perm("reviews.comment_observations", can_comment | can_reply)
+rules.add_perm("reviews.agree", (is_assigned_reviewer | is_focal_point_of_state_under_review) & response_is_submitted)
+rules.add_perm("reviews.finalize", is_secretariat & response_is_submitted)
 rules.add_perm("reviews.manage_cycles", is_secretariat)
 rules.add_perm("reviews.run_jobs", is_secretariat)
 
@@ -81,6 +103,35 @@ def get_thread_for_user(user, pk: int, perm: str) -> Thread:
     review = get_review_for_user(user, thread.review_id, perm)
     thread.review = review
     return thread
+
+
+def get_observation_for_user(user, pk: int, perm: str) -> Observation:
+    """An observation of a review the user may read (404 otherwise), checked
+    against ``perm`` on its review (403)."""
+    try:
+        observation = Observation.objects.select_related("article").get(pk=pk)
+    except (Observation.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    review = get_review_for_user(user, observation.review_id, "reviews.view_review")
+    if not user.has_perm("reviews.read_answers", review):
+        raise Http404
+    if perm not in ("reviews.view_review", "reviews.read_answers") and not user.has_perm(perm, review):
+        raise PermissionDenied
+    observation.review = review
+    return observation
+
+
+def get_final_document_for_user(user, pk: int) -> FinalDocument:
+    """A final document: for whoever reads the review's answers."""
+    try:
+        document = FinalDocument.objects.get(pk=pk)
+    except (FinalDocument.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    review = get_review_for_user(user, document.review_id)
+    if not user.has_perm("reviews.read_answers", review):
+        raise Http404
+    document.review = review
+    return document
 
 
 def get_job_for_user(user, pk: int) -> Job:

@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 
 from parties.models import State, TreatyStatus
 from parties.permissions import roles_of
-from questionnaire.models import Cluster, Question, Response
-from questionnaire.selectors import latest_version, question_was_asked
+from questionnaire.models import Cluster, Response
+from questionnaire.selectors import latest_version
 from questionnaire.services import response_get_or_create
 
 from . import draw as drawing
-from .models import Comment, Job, Review, ReviewCycle, ReviewerAssignment, Thread
+from .models import Job, Review, ReviewCycle, ReviewerAssignment
 
 
 class ReviewError(Exception):
@@ -115,59 +115,15 @@ def review_mark_submitted(*, response: Response) -> None:
         review.save()
 
 
-def _author_state(user, review: Review):
-    roles = roles_of(user)
-    if roles.has(review.state_id, "focal_point", "contributor"):
-        return review.state_id
-    mine = roles.states_with("reviewer") & {a.reviewing_state_id for a in review.assignments.all()}
-    return min(mine) if mine else None
+def __getattr__(name: str):
+    """The dialogue services moved to services_dialogue; ``services.thread_start``
+    and the like keep working (resolved lazily: services_dialogue imports this
+    module)."""
+    if name in {"thread_start", "comment_add", "thread_resolve", "thread_assign"}:
+        from . import services_dialogue
 
-
-@transaction.atomic
-def thread_start(*, review: Review, question: Question, kind: str, body: str, by) -> Thread:
-    _require(by.has_perm("reviews.comment", review))
-    if question.version_id != review.response.version_id:
-        raise ReviewError(_("This question is not part of the questionnaire under review."))
-    if not question_was_asked(response=review.response, question=question):
-        raise ReviewError(_("This question was not asked in this response (its condition is not met)."))
-    body = body.strip()
-    if not body:
-        raise ReviewError(_("Write a comment first."))
-    thread = Thread.objects.create(review=review, question=question, kind=kind, created_by=by)
-    Comment.objects.create(thread=thread, author=by, author_state_id=_author_state(by, review), body=body)
-    return thread
-
-
-@transaction.atomic
-def comment_add(*, thread: Thread, body: str, by) -> Comment:
-    """A reply in a thread. The State under review answering moves the thread to
-    'answered'; a reviewer writing again reopens it."""
-    review = thread.review
-    is_state = by.has_perm("reviews.reply", review)
-    is_reviewer = by.has_perm("reviews.comment", review)
-    _require(is_state or is_reviewer)
-    locked = Thread.objects.select_for_update().get(pk=thread.pk)
-    if locked.status == Thread.Status.RESOLVED:
-        raise ReviewError(_("This thread is resolved; start a new one to raise something else."))
-    body = body.strip()
-    if not body:
-        raise ReviewError(_("Write a reply first."))
-    comment = Comment.objects.create(thread=locked, author=by, author_state_id=_author_state(by, review), body=body)
-    locked.status = Thread.Status.ANSWERED if is_state else Thread.Status.OPEN
-    locked.save(update_fields=["status"])
-    return comment
-
-
-@transaction.atomic
-def thread_resolve(*, thread: Thread, by) -> Thread:
-    _require(by.has_perm("reviews.comment", thread.review))
-    updated = Thread.objects.filter(pk=thread.pk).exclude(status=Thread.Status.RESOLVED).update(
-        status=Thread.Status.RESOLVED
-    )
-    if not updated:
-        raise ReviewError(_("This thread is already resolved."))
-    thread.status = Thread.Status.RESOLVED
-    return thread
+        return getattr(services_dialogue, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- Jobs -------------------------------------------------------------------
