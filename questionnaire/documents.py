@@ -3,7 +3,11 @@ Word file (python-docx).
 
 Both are built from one plain-data source, ``document_data``: the immutable
 snapshot for a submitted response, ``selectors.response_document`` read live for a
-draft. Every answer is kept exactly as stored (only the control characters XML
+draft. Under each answer the evidence attached to it is listed (citations, and
+files by title, type and name): the snapshot's own list when it has one, else
+``evidence.evidence_document_data`` — for a submitted response that is the
+evidence as submitted, since a submitted response's attachments and the library
+entries it uses can no longer change. Every answer is kept exactly as stored (only the control characters XML
 forbids are dropped from the Word file, which Word would otherwise refuse), with
 its line breaks; questions not answered show "—" so that the clearing official
 sees the gaps. Right-to-left answers (Arabic, Hebrew) run right to left in both.
@@ -23,7 +27,11 @@ from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from django.template.defaultfilters import filesizeformat
+
+from .evidence import evidence_document_data
 from .models import Response
+from .models_evidence import Evidence
 from .selectors import response_document
 
 UNANSWERED = "—"
@@ -84,11 +92,72 @@ def bidi_runs(text: str) -> list[tuple[str, bool]]:
 
 
 @dataclass(frozen=True)
+class DocEvidence:
+    """One citation or file attached to an answer, as plain text."""
+
+    kind: str
+    title: str
+    article: str = ""
+    date: str = ""
+    link: str = ""
+    description: str = ""
+    file_type: str = ""
+    original_name: str = ""
+    size: int | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> DocEvidence:
+        return cls(**{name: data.get(name) or default for name, default in _EVIDENCE_DEFAULTS.items()})
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == Evidence.Kind.FILE
+
+    @property
+    def text(self) -> str:
+        """``Title, article, date — PDF document, 1.2 MB, file “act.pdf” — link``,
+        then the description on its own line."""
+        text = ", ".join(part for part in (self.title, self.article, self.date) if part)
+        if self.is_file:
+            kind = Evidence.FileType(self.file_type).label if self.file_type in Evidence.FileType.values else ""
+            details = [str(kind)] if kind else []
+            if self.size is not None:
+                details.append(str(filesizeformat(self.size)).replace("\xa0", " "))
+            if self.original_name and self.original_name != self.title:
+                details.append(_("file “%(name)s”") % {"name": self.original_name})
+            if details:
+                text += " — " + ", ".join(details)
+        if self.link:
+            text += " — " + self.link
+        if self.description:
+            text += "\n" + self.description
+        return text
+
+    @property
+    def text_dir(self) -> str:
+        return text_direction(self.text) or ""
+
+
+_EVIDENCE_DEFAULTS: dict[str, Any] = {
+    "kind": "",
+    "title": "",
+    "article": "",
+    "date": "",
+    "link": "",
+    "description": "",
+    "file_type": "",
+    "original_name": "",
+    "size": None,
+}
+
+
+@dataclass(frozen=True)
 class DocQuestion:
     code: str
     prompt: str
     # The kind-aware display text; "" when the question is not answered.
     display: str
+    evidence: tuple[DocEvidence, ...] = ()
 
     @property
     def answered(self) -> bool:
@@ -223,6 +292,7 @@ def document_data(response: Response, *, now: datetime.datetime | None = None) -
         fingerprint = snapshot.sha256
     else:
         data = response_document(response)
+    evidence = data["evidence"] if isinstance(data.get("evidence"), dict) else evidence_document_data(response=response)
     submitted_at = response.submitted_at
     if data.get("submitted_at"):
         submitted_at = datetime.datetime.fromisoformat(data["submitted_at"])
@@ -234,8 +304,14 @@ def document_data(response: Response, *, now: datetime.datetime | None = None) -
             ref = _text(q.get("provision"))
             if not provisions or provisions[-1].ref != ref:
                 provisions.append(DocProvision(ref=ref, questions=[]))
+            code = _text(q.get("code"))
             provisions[-1].questions.append(
-                DocQuestion(code=_text(q.get("code")), prompt=_text(q.get("prompt")), display=_text(q.get("display")))
+                DocQuestion(
+                    code=code,
+                    prompt=_text(q.get("prompt")),
+                    display=_text(q.get("display")),
+                    evidence=tuple(DocEvidence.from_data(e) for e in evidence.get(code, [])),
+                )
             )
         articles.append(DocArticle(number=article["number"], title=_text(article.get("title")), provisions=provisions))
 
@@ -514,6 +590,13 @@ def response_docx(*, response: Response) -> bytes:
                     _write(answer, UNANSWERED, default=default)
                     for run in answer.runs:
                         run.font.color.rgb = grey
+                if q.evidence:
+                    label = word.add_paragraph()
+                    label.paragraph_format.keep_with_next = True
+                    label.paragraph_format.space_after = Pt(0)
+                    _write(label, _("Evidence"), default=default, italic=True)
+                    for item in q.evidence:
+                        _write(word.add_paragraph(style="List Bullet"), item.text, default=default)
 
     buffer = io.BytesIO()
     word.save(buffer)

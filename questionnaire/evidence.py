@@ -458,6 +458,29 @@ def evidence_by_code(*, response: Response) -> dict[str, list[Evidence]]:
     return dict(by_code)
 
 
+def evidence_plain(evidence: Evidence) -> dict[str, Any]:
+    """One entry as plain data (what a document lists, what a submitted copy
+    would keep): no ids, no paths."""
+    return {
+        "kind": evidence.kind,
+        "title": evidence.title,
+        "article": evidence.article,
+        "date": evidence.date.isoformat() if evidence.date else "",
+        "link": evidence.link,
+        "description": evidence.description,
+        "file_type": evidence.file_type,
+        "original_name": evidence.original_name,
+        "size": evidence.size,
+    }
+
+
+def evidence_document_data(*, response: Response) -> dict[str, list[dict[str, Any]]]:
+    """question code → the evidence attached to its answer, as plain data, for the
+    response's documents: one query. For a submitted response this is what was
+    submitted: its attachments are frozen, and so are the entries it uses."""
+    return {code: [evidence_plain(e) for e in items] for code, items in evidence_by_code(response=response).items()}
+
+
 # --- Writing -------------------------------------------------------------------------
 
 

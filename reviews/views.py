@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from questionnaire.evidence import answer_evidence
 from questionnaire.kinds import kind_of
 from questionnaire.models import Answer, Article, Question
 from questionnaire.selectors import is_applicable, version_questions
@@ -99,6 +100,8 @@ def review_article(request, pk: int, number: int):
     answers = {a.question_id: a for a in Answer.objects.filter(response_id=review.response_id, question__article=article)}
     values = {qid: a.value for qid, a in answers.items()}
     threads = selectors.threads_by_question(review, [q.pk for q in questions])
+    # The citations and files attached to each answer: one query, whatever their number.
+    evidence = answer_evidence(response=review.response, questions=questions)
     applicable: dict[int, bool] = {}
     rows = []
     for q in questions:
@@ -112,6 +115,7 @@ def review_article(request, pk: int, number: int):
                 "question": q,
                 "display": kind_of(q).display(answer.value if answer else None, labels),
                 "threads": threads.get(q.pk, []),
+                "evidence": evidence[q.pk],
             }
         )
     return render(

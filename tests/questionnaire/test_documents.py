@@ -358,3 +358,84 @@ def test_a_whole_real_cluster_answered_in_full_makes_both_documents(focal_point_
     for article in data.articles:
         assert f"Article {article.number}." in text
     assert word.startswith(b"PK")
+
+
+# --- Evidence under the answers -----------------------------------------------------------
+
+
+def _attach_evidence(response, by, version):
+    import datetime
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from questionnaire import evidence as ev
+    from tests.questionnaire.test_evidence import pdf_bytes
+
+    q = question(version, "FP-5.1.a.status")
+    ev.answer_evidence_add(
+        response=response, question=q, upload=SimpleUploadedFile("gazette-2020.pdf", pdf_bytes()), by=by,
+        title="Firearms Act (gazette)",
+    )
+    cited = ev.answer_evidence_add(
+        response=response,
+        question=q,
+        citation=ev.CitationData(title="<b>Decree</b> 12", article="art. 3", date=datetime.date(2019, 5, 2),
+                                 link="https://example.org/decree"),
+        by=by,
+    ).evidence
+    ev.evidence_update(
+        evidence=cited, by=by, base_revision=1,
+        changes=ev.EvidenceChanges(title=cited.title, article=cited.article, date=cited.date, link=cited.link,
+                                   description="Amended in 2021."),
+    )
+    ev.answer_evidence_add(
+        response=response, question=question(version, EXPLANATION), citation=ev.CitationData(title="قانون الأسلحة"), by=by
+    )
+
+
+def test_both_documents_list_each_answers_evidence(response_a, focal_point_a, version):
+    answer(response_a, focal_point_a, version, "FP-5.1.a.status", "yes")
+    _attach_evidence(response_a, focal_point_a, version)
+
+    data = documents.document_data(response_a)
+    by_code = {q.code: q for q in data.questions}
+    texts = [e.text for e in by_code["FP-5.1.a.status"].evidence]
+    assert texts[0].startswith("Firearms Act (gazette) — PDF document, ") and "file “gazette-2020.pdf”" in texts[0]
+    assert texts[1] == "<b>Decree</b> 12, art. 3, 2019-05-02 — https://example.org/decree\nAmended in 2021."
+    assert by_code[EXPLANATION].evidence[0].text_dir == "rtl"
+
+    html = documents.response_html(data)
+    assert "&lt;b&gt;Decree&lt;/b&gt; 12" in html and "<b>Decree" not in html
+    pdf = words(pdf_text(documents.response_pdf(response=response_a), response_a))
+    word = documents.response_docx(response=response_a)
+    for needle in ("Firearms Act (gazette) — PDF document", "gazette-2020.pdf", "<b>Decree</b> 12, art. 3, 2019-05-02",
+                   "https://example.org/decree", "Amended in 2021."):
+        assert needle in pdf, needle
+    assert "Amended in 2021." in paragraph_text(paragraph_with(word, "<b>Decree</b> 12"))
+    assert paragraph_with(word, "قانون الأسلحة").find(f"{W}pPr/{W}bidi") is not None
+
+
+def test_a_submitted_responses_documents_list_its_evidence_as_submitted(response_a, focal_point_a, version):
+    _attach_evidence(response_a, focal_point_a, version)
+    fill_required(response_a, focal_point_a)
+    response_submit(response=Response.objects.get(pk=response_a.pk), by=focal_point_a)
+    submitted = Response.objects.select_related("state", "version__cluster__instrument").get(pk=response_a.pk)
+
+    word = docx_xml(documents.response_docx(response=submitted))
+    assert "Firearms Act (gazette)" in word and "Decree" in word
+
+    # A snapshot that keeps its own list of evidence is read from that list.
+    from questionnaire.models import ResponseSnapshot
+
+    snapshot = dict(submitted.snapshot.data)
+    snapshot["evidence"] = {"FP-5.1.a.status": [{"kind": "citation", "title": "As kept in the snapshot"}]}
+    ResponseSnapshot.objects.filter(pk=submitted.snapshot.pk).update(data=snapshot)
+    submitted = Response.objects.select_related("state", "version__cluster__instrument", "snapshot").get(pk=response_a.pk)
+    data = documents.document_data(submitted)
+    assert [e.text for q in data.questions for e in q.evidence] == ["As kept in the snapshot"]
+
+
+def test_old_stored_evidence_data_without_the_newer_fields_is_still_documented():
+    item = documents.DocEvidence.from_data({"kind": "file", "title": "Act", "file_type": "pdf"})
+    assert item.text == "Act — PDF document"
+    assert documents.DocEvidence.from_data({"title": "Act", "file_type": "exe", "kind": "file"}).text == "Act"
