@@ -102,12 +102,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # A Redis outage degrades to cache misses instead of failing requests (config/cache.py);
+    # the timeouts bound the wait on a Redis that hangs.
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
     # Sessions are read on every request (autosave posts often): from Redis, with
     # the database behind it, so a Redis restart signs nobody out.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rendered question blocks of the answering pages (questionnaire/answer_page.py):
+# per process on purpose, keyed by the versions of what they show, never stale.
+CACHES["answer_blocks"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "answer-blocks",
+    "TIMEOUT": 6 * 60 * 60,
+    "OPTIONS": {"MAX_ENTRIES": env.int("ANSWER_BLOCK_CACHE_ENTRIES", default=20_000)},
+}
 
 AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
@@ -236,6 +252,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stalled-jobs": {"task": "reviews.tasks.requeue_stalled_jobs", "schedule": 5 * 60},
+    # Offline uploads never confirmed (their token expires after 2 hours).
+    "cleanup-offline-uploads": {"task": "reviews.tasks.cleanup_offline_uploads", "schedule": 30 * 60},
     "deadline-reminders": {"task": "reviews.tasks.send_deadline_reminders", "schedule": 60 * 60},
 }
 

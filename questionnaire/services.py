@@ -162,6 +162,26 @@ def _conflict(*, question: Question, yours: Any, answer: Answer) -> Conflict:
     )
 
 
+def _update_many(answers: list[Answer], *, by, now) -> None:
+    """Several answers in one statement. On PostgreSQL an UPDATE … FROM (VALUES …):
+    bulk_update's CASE WHEN per row and per field costs ~40 ms of query building for
+    the 52 answers of one article page, this one line of SQL well under one."""
+    if connection.vendor != "postgresql":
+        Answer.objects.bulk_update(answers, ["value", "revision", "carried_over", "updated_by", "updated_at"])
+        return
+    value_field = Answer._meta.get_field("value")
+    rows = ", ".join(["(%s, %s::jsonb, %s)"] * len(answers))
+    params: list[Any] = []
+    for answer in answers:
+        params += [answer.pk, value_field.get_db_prep_save(answer.value, connection), answer.revision]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Answer._meta.db_table} AS a SET value = v.value, revision = v.revision, carried_over = false, "
+            f"updated_by_id = %s, updated_at = %s FROM (VALUES {rows}) AS v(id, value, revision) WHERE a.id = v.id",
+            [by.pk, now, *params],
+        )
+
+
 def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], current: dict[int, Answer], by) -> None:
     """Write the changed answers and their history rows in a few statements
     (one UPDATE, one INSERT of new answers, one INSERT of history), whatever their
@@ -184,7 +204,7 @@ def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], cur
             value=answer.value, revision=answer.revision, carried_over=False, updated_by=by, updated_at=now
         )
     elif updated:
-        Answer.objects.bulk_update(updated, ["value", "revision", "carried_over", "updated_by", "updated_at"])
+        _update_many(updated, by=by, now=now)
     if new:
         try:
             # A savepoint: an answer first saved by someone else meanwhile (the

@@ -6,6 +6,7 @@ app_name = "questionnaire"
 urlpatterns = [
     path("<int:pk>/", views.response_overview, name="response"),
     path("<int:pk>/articles/<int:number>/", views.article_answer, name="article"),
+    path("<int:pk>/articles/", views.cluster_answer, name="cluster"),
     path("<int:pk>/answers/<str:code>/", views.answer_autosave, name="answer_save"),
     path("<int:pk>/carry-over/", views.response_carry_over, name="carry_over"),
     path("<int:pk>/assignments/", views.article_assign, name="assign"),

@@ -14,11 +14,10 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from . import selectors, services
-from .evidence import answer_evidence
+from . import answer_page, selectors, services
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
-from .models import Answer, Article, ArticleAssignment
+from .models import Article, ArticleAssignment
 from .permissions import get_response_for_user
 from .presence import presence_others, presence_touch
 
@@ -105,47 +104,60 @@ def article_unassign(request, pk: int, assignment: int):
     return redirect("questionnaire:response", pk=response.pk)
 
 
-def _answers(response, article) -> dict[int, Answer]:
-    return {
-        a.question_id: a
-        for a in Answer.objects.filter(response=response, question__article=article).select_related("updated_by")
-    }
+@login_required
+@require_http_methods(["GET", "POST"])
+def article_answer(request, pk: int, number: int):
+    """The answering page of one article."""
+    response = get_response_for_user(request.user, pk, "view")
+    article = next((a for a in answer_page.version_articles(response.version_id) if a.number == number), None)
+    if article is None:
+        raise Http404
+    return _answering_page(request, response, article)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def article_answer(request, pk: int, number: int):
+def cluster_answer(request, pk: int):
+    """The whole cluster on one page: every article's questions, the same blocks,
+    autosave and whole-page save as the article pages."""
     response = get_response_for_user(request.user, pk, "view")
-    if request.method == "POST" and not request.user.has_perm("questionnaire.change_response", response):
+    return _answering_page(request, response, None)
+
+
+def _answering_page(request, response, article):
+    page_url = (
+        reverse("questionnaire:article", args=[response.pk, article.number])
+        if article
+        else reverse("questionnaire:cluster", args=[response.pk])
+    )
+    can_edit = request.user.has_perm("questionnaire.change_response", response)
+    if request.method == "POST" and not can_edit:
         if response.status != response.Status.DRAFT:
             messages.error(request, _("This response has been submitted and can no longer be changed. Nothing was saved."))
-            return redirect("questionnaire:article", pk=response.pk, number=number)
+            return redirect(page_url)
         raise PermissionDenied
-    # All the articles at once: the page lists them, and one of them is this one.
-    articles = list(Article.objects.filter(version_id=response.version_id).order_by("order"))
-    article = next((a for a in articles if a.number == number), None)
-    if article is None:
-        raise Http404
-    questions = selectors.version_questions(response.version_id, article)
-    answers = _answers(response, article)
+    articles = answer_page.version_articles(response.version_id)
+    questions = answer_page.page_questions(response.version_id, article)
+    answers = answer_page.page_answers(response, questions)
     conflicts = []
+    bound = None
     if request.method == "POST":
-        form = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
-        unknown = form.unknown_codes()
+        bound = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
+        unknown = bound.unknown_codes()
         if unknown:
             # Plain text: the posted names are the client's and never become markup.
             return HttpResponseBadRequest(
-                _("Nothing was saved: these fields are not questions of this article: %(codes)s")
+                _("Nothing was saved: these fields are not questions of this page: %(codes)s")
                 % {"codes": ", ".join(name[:100] for name in unknown[:20])},
                 content_type="text/plain; charset=utf-8",
             )
-        if form.is_valid():
+        if bound.is_valid():
             try:
                 services.answers_save(
                     response=response,
                     by=request.user,
-                    values=form.answer_values(),
-                    base_revisions=form.cleaned_data["revisions"],
+                    values=bound.answer_values(),
+                    base_revisions=bound.cleaned_data["revisions"],
                 )
             except services.ResponseLocked as exc:
                 messages.error(request, str(exc))
@@ -154,60 +166,43 @@ def article_answer(request, pk: int, number: int):
                 conflicts = exc.conflicts
                 # Rebuild the form on the newer revisions but keep what this person
                 # typed, so that saving again deliberately keeps their version.
-                answers = _answers(response, article)
-                form = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
-                form.data = form.data.copy()
-                form.data["revisions"] = form.fields["revisions"].initial
-                form.is_valid()
+                answers = answer_page.page_answers(response, questions)
+                bound = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
+                bound.data = bound.data.copy()
+                bound.data["revisions"] = bound.fields["revisions"].initial
+                bound.is_valid()
             else:
                 messages.success(
                     request,
                     _("Saved at %(time)s.") % {"time": time_format(timezone.localtime(), "H:i")},
                 )
-                return redirect(request.path)
+                return redirect(page_url)
         else:
             messages.error(request, _("Nothing was saved: please correct the answers marked below."))
-    else:
-        form = ArticleAnswerForm(questions=questions, answers=answers)
-
-    labels = {q.pk: {c.code: c.label for c in q.choices.all()} for q in questions}
-    conflict_rows = [
-        {
-            "question": c.question,
-            "theirs": kind_of(c.question).display(c.theirs, labels[c.question.pk]),
-            "yours": kind_of(c.question).display(c.yours, labels[c.question.pk]),
-            "changed_by": c.changed_by,
-            "changed_at": c.changed_at,
-        }
-        for c in conflicts
-    ]
-    by_id = {q.pk: q for q in questions}
-    evidence_panels = answer_evidence(response=response, questions=questions)
-    provisions = []
-    for q in questions:
-        if not provisions or provisions[-1]["provision"].pk != q.provision_id:
-            provisions.append({"provision": q.provision, "fields": []})
-        answer = answers.get(q.pk)
-        target = by_id.get(q.condition_question_id)
-        target_labels = labels[target.pk] if target else {}
-        provisions[-1]["fields"].append(
+    blocks = answer_page.render_blocks(
+        request=request, response=response, questions=questions, answers=answers, can_edit=can_edit, bound_form=bound
+    )
+    conflict_rows = []
+    for c in conflicts:
+        labels = {choice.code: choice.label for choice in c.question.choices.all()}
+        conflict_rows.append(
             {
-                "question": q,
-                "field": form[q.code],
-                "answer": answer,
-                "evidence": evidence_panels[q.pk],
-                "display": kind_of(q).display(answer.value if answer else None, labels[q.pk]),
-                "condition_code": target.code if target else "",
-                "condition_labels": _(" or ").join(
-                    str(kind_of(target).display(v, target_labels)) for v in q.condition_values
-                )
-                if target
-                else "",
+                "question": c.question,
+                "theirs": kind_of(c.question).display(c.theirs, labels),
+                "yours": kind_of(c.question).display(c.yours, labels),
+                "changed_by": c.changed_by,
+                "changed_at": c.changed_at,
             }
         )
-    can_edit = request.user.has_perm("questionnaire.change_response", response)
-    if can_edit:
+    others = []
+    if can_edit and article is not None:
+        # On the whole-cluster page presence is noted by the autosaves, article by
+        # article, rather than by opening the page (one cache round trip per article).
         presence_touch(response_id=response.pk, article_id=article.pk, user=request.user, force=True)
+        others = presence_others(response_id=response.pk, article_id=article.pk, user=request.user)
+    by_article = {a.pk: a for a in articles}
+    for block in blocks.provisions:
+        block["article"] = by_article[block["article_id"]]
     return render(
         request,
         "questionnaire/article_answer.html",
@@ -215,13 +210,13 @@ def article_answer(request, pk: int, number: int):
             "response": response,
             "article": article,
             "articles": articles,
-            "form": form,
-            "provisions": provisions,
+            "provisions": blocks.provisions,
+            "revisions_json": blocks.revisions_json,
+            "form_errors": bound.non_field_errors() if bound is not None else [],
+            "revisions_errors": bound["revisions"].errors if bound is not None else [],
             "conflicts": conflict_rows,
             "can_edit": can_edit,
-            "others_editing": presence_others(response_id=response.pk, article_id=article.pk, user=request.user)
-            if can_edit
-            else [],
+            "others_editing": others,
         },
         status=409 if conflicts else (422 if request.method == "POST" else 200),
     )

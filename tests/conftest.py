@@ -51,10 +51,12 @@ Group = State.RegionalGroup
 def _fresh_process_caches():
     """Per-process caches (questions by version and code, the presence touch memo)
     must not outlive a test whose rows were rolled back."""
+    from questionnaire.answer_page import forget_version_rows
     from questionnaire.presence import presence_forget
     from questionnaire.selectors import clear_question_cache
 
     clear_question_cache()
+    forget_version_rows()
     presence_forget()
     yield
 

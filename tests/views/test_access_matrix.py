@@ -181,6 +181,29 @@ ACCESS: dict[str, Rule] = {
         lambda ctx: reverse("questionnaire:response", args=[ctx.response.pk]),
         (Case("GET", DRAFT, RESPONSE_DRAFT), Case("GET", SUBMITTED, RESPONSE_SUBMITTED)),
     ),
+    "questionnaire:cluster": Rule(
+        lambda ctx: reverse("questionnaire:cluster", args=[ctx.response.pk]),
+        (
+            Case("GET", DRAFT, RESPONSE_DRAFT),
+            Case("GET", SUBMITTED, RESPONSE_SUBMITTED),
+            Case(
+                "POST",
+                DRAFT,
+                signed_in(
+                    NOT_FOUND,
+                    focal_point_a=done(lambda ctx: reverse("questionnaire:cluster", args=[ctx.response.pk])),
+                    contributor_a=done(lambda ctx: reverse("questionnaire:cluster", args=[ctx.response.pk])),
+                ),
+                _article_post,
+            ),
+            Case(
+                "POST",
+                SUBMITTED,
+                signed_in(NOT_FOUND, focal_point_a=LOCKED, contributor_a=LOCKED, secretariat=AnyOf((FORBIDDEN, LOCKED))),
+                _article_post,
+            ),
+        ),
+    ),
     "questionnaire:article": Rule(
         lambda ctx: reverse("questionnaire:article", args=[ctx.response.pk, 5]),
         (

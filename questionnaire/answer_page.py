@@ -1,0 +1,175 @@
+"""The questions of an answering page (one article, or a whole cluster), rendered
+block by block, and cached.
+
+A question's block (its field with the current answer, the meta line, its
+evidence) depends only on things that have their own version number: the
+question (published versions never change), the answer (its revision), the
+evidence attached (each entry's revision), and who looks (may they edit, in
+which language). So a block, once rendered, is kept under a key made of exactly
+those, and a page whose answers did not change is assembled from the cache
+instead of being rendered again; a save makes a new revision and therefore a new
+key, never a stale block. The cache is local to the process ("answer_blocks" in
+settings.CACHES): nothing to invalidate across machines, emptied by a restart
+(which a new release of code or translations implies).
+
+A page that shows a posted form (its errors, a conflict) is rendered whole and
+not cached.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+from django.template.loader import get_template
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from .evidence import AnswerEvidencePanel, answer_evidence
+from .forms import ArticleAnswerForm
+from .kinds import kind_of
+from .models import Answer, Article, Question, Response
+from .selectors import version_questions
+
+BLOCK_TEMPLATE = "questionnaire/_question_block.html"
+# Bumped when the block's markup changes in a way a running process must not mix.
+BLOCK_FORMAT = 1
+
+
+def _cache():
+    return caches["answer_blocks"]
+
+
+# Published versions never change: their articles and questions are kept per process.
+_VERSION_ROWS: dict[tuple, Any] = {}
+
+
+def version_articles(version_id: int) -> list[Article]:
+    key = ("articles", version_id)
+    if key not in _VERSION_ROWS:
+        _VERSION_ROWS[key] = list(Article.objects.filter(version_id=version_id).order_by("order"))
+    return _VERSION_ROWS[key]
+
+
+def page_questions(version_id: int, article: Article | None) -> list[Question]:
+    """The questions of one article (or of the whole version), in order, with their
+    provisions and choices; shared, read-only objects."""
+    key = ("questions", version_id, article.pk if article else None)
+    if key not in _VERSION_ROWS:
+        _VERSION_ROWS[key] = version_questions(version_id, article)
+    return _VERSION_ROWS[key]
+
+
+def forget_version_rows() -> None:
+    """For tests, whose rolled-back rows may reuse ids."""
+    _VERSION_ROWS.clear()
+    _cache().clear()
+
+
+def page_answers(response: Response, questions: list[Question]) -> dict[int, Answer]:
+    return {
+        a.question_id: a
+        for a in Answer.objects.filter(response=response, question_id__in=[q.pk for q in questions]).select_related(
+            "updated_by"
+        )
+    }
+
+
+@dataclass
+class PageBlocks:
+    provisions: list[dict]  # {"provision": Provision, "article": Article, "fields": [{"question", "html"}]}
+    revisions_json: str
+
+
+def _evidence_token(panel: AnswerEvidencePanel) -> str:
+    return ",".join(f"{link.pk}.{link.evidence_id}.{link.evidence.revision}" for link in panel.links)
+
+
+def _block_key(*, question: Question, response: Response, answer: Answer | None, panel, can_edit: bool, lang: str) -> str:
+    answer_part = f"{answer.pk}.{answer.revision}" if answer else "-"
+    return f"b{BLOCK_FORMAT}:{lang}:{int(can_edit)}:{response.pk}:{question.pk}:{answer_part}:{_evidence_token(panel)}"
+
+
+def _items(*, questions, answers, form, panels, by_id) -> list[dict]:
+    """What the block template needs of each question."""
+    labels = {q.pk: {c.code: c.label for c in q.choices.all()} for q in questions}
+    items = []
+    for q in questions:
+        answer = answers.get(q.pk)
+        target = by_id.get(q.condition_question_id)
+        target_labels = {c.code: c.label for c in target.choices.all()} if target else {}
+        items.append(
+            {
+                "question": q,
+                "field": form[q.code],
+                "answer": answer,
+                "evidence": panels[q.pk],
+                "display": kind_of(q).display(answer.value if answer else None, labels[q.pk]),
+                "condition_code": target.code if target else "",
+                "condition_labels": _(" or ").join(
+                    str(kind_of(target).display(v, target_labels)) for v in q.condition_values
+                )
+                if target
+                else "",
+            }
+        )
+    return items
+
+
+def render_blocks(
+    *,
+    request,
+    response: Response,
+    questions: list[Question],
+    answers: dict[int, Answer],
+    can_edit: bool,
+    all_questions: list[Question] | None = None,
+    bound_form: ArticleAnswerForm | None = None,
+) -> PageBlocks:
+    """The page's blocks grouped by provision. Blocks are rendered without the
+    request (no context processors: nothing in a block depends on who asks beyond
+    ``can_edit`` and the language, which are in the key). ``bound_form``: a posted form to
+    show (with its values and errors), rendered whole and not cached.
+    ``all_questions``: where the condition targets may be (defaults to ``questions``)."""
+    panels = answer_evidence(response=response, questions=questions)
+    by_id = {q.pk: q for q in (all_questions or questions)}
+    template = get_template(BLOCK_TEMPLATE)
+    html: dict[int, SafeString] = {}
+    if bound_form is not None:
+        for item in _items(questions=questions, answers=answers, form=bound_form, panels=panels, by_id=by_id):
+            html[item["question"].pk] = mark_safe(
+                template.render({"item": item, "response": response, "can_edit": can_edit})
+            )
+    else:
+        lang = get_language() or ""
+        keys = {
+            q.pk: _block_key(
+                question=q, response=response, answer=answers.get(q.pk), panel=panels[q.pk], can_edit=can_edit, lang=lang
+            )
+            for q in questions
+        }
+        cached = _cache().get_many(list(keys.values()))
+        missing = [q for q in questions if keys[q.pk] not in cached]
+        fresh = {}
+        if missing:
+            form = ArticleAnswerForm(questions=missing, answers=answers)
+            for item in _items(questions=missing, answers=answers, form=form, panels=panels, by_id=by_id):
+                block = template.render({"item": item, "response": response, "can_edit": can_edit})
+                fresh[keys[item["question"].pk]] = block
+            _cache().set_many(fresh)
+        for q in questions:
+            html[q.pk] = mark_safe(cached.get(keys[q.pk]) or fresh[keys[q.pk]])
+    provisions: list[dict] = []
+    for q in questions:
+        if not provisions or provisions[-1]["provision"].pk != q.provision_id:
+            provisions.append({"provision": q.provision, "article_id": q.article_id, "fields": []})
+        provisions[-1]["fields"].append({"question": q, "html": html[q.pk]})
+    revisions = (
+        bound_form["revisions"].value()
+        if bound_form is not None
+        else json.dumps({q.code: answers[q.pk].revision for q in questions if q.pk in answers})
+    )
+    return PageBlocks(provisions=provisions, revisions_json=revisions)
