@@ -977,26 +977,36 @@ def import_apply(
 # --- The uploaded file between preview and confirmation --------------------------------------
 
 
-def _sweep() -> None:
-    """Forget pending uploads older than PENDING_MAX_AGE (never confirmed)."""
+def pending_cleanup(*, now: datetime.datetime | None = None) -> int:
+    """Delete the uploads kept for a confirmation that never came: those older than
+    PENDING_MAX_AGE, whose token has expired anyway. Returns how many were deleted.
+
+    Idempotent and safe beside another run or a confirmation: a file that vanished
+    meanwhile is skipped; a file younger than the limit, or not named as this
+    module names pending uploads, is never touched. Run periodically by
+    ``reviews.tasks.cleanup_offline_uploads`` (CELERY_BEAT_SCHEDULE), and before
+    each new upload is kept (the embedded mode has no beat)."""
     try:
         _dirs, files = default_storage.listdir(PENDING_DIR)
     except (FileNotFoundError, NotADirectoryError):
-        return
-    limit = timezone.now() - datetime.timedelta(seconds=PENDING_MAX_AGE)
+        return 0
+    limit = (now or timezone.now()) - datetime.timedelta(seconds=PENDING_MAX_AGE)
+    deleted = 0
     for name in files:
         path = f"{PENDING_DIR}/{name}"
         try:
             if PENDING_NAME.match(name) and default_storage.get_modified_time(path) < limit:
                 default_storage.delete(path)
-        except OSError:
+                deleted += 1
+        except OSError:  # gone meanwhile (another run, a confirmation), or unreadable
             continue
+    return deleted
 
 
 def pending_keep(*, response: Response, by, data: bytes, plan: ImportPlan) -> str:
     """Keep an uploaded file server-side for its confirmation; return the signed
     token that names it (with the revisions the preview shows)."""
-    _sweep()
+    pending_cleanup()
     saved = default_storage.save(f"{PENDING_DIR}/{secrets.token_hex(16)}.xlsx", ContentFile(data))
     return pending_token(response=response, by=by, name=saved.rsplit("/", 1)[-1], plan=plan)
 

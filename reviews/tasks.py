@@ -9,6 +9,8 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError
 
+from questionnaire.offline import pending_cleanup
+
 from . import services
 
 log = logging.getLogger(__name__)
@@ -37,3 +39,10 @@ def run_job(self, job_id: int) -> str:
 @shared_task
 def requeue_stalled_jobs() -> int:
     return len(services.jobs_requeue_stalled())
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, max_retries=5)
+def cleanup_offline_uploads() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): delete offline uploads never confirmed
+    within 2 hours. Idempotent: a second run finds nothing more to delete."""
+    return pending_cleanup()

@@ -734,3 +734,64 @@ def test_pending_uploads_are_forgotten_after_two_hours(response_a, focal_point_a
 
     assert old.name not in os.listdir(folder)
     assert len(os.listdir(folder)) == 1
+
+
+def _pending_files(settings, names_and_ages: dict[str, float]) -> Path:
+    """Files under MEDIA_ROOT/offline, each ``age`` hours old."""
+    folder = Path(settings.MEDIA_ROOT) / offline.PENDING_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, hours in names_and_ages.items():
+        path = folder / name
+        path.write_bytes(b"PK\x03\x04 pending")
+        moment = (datetime.datetime.now() - datetime.timedelta(hours=hours)).timestamp()
+        os.utime(path, (moment, moment))
+    return folder
+
+
+def test_the_cleanup_deletes_only_pending_uploads_older_than_two_hours_and_can_run_twice(settings):
+    old, older, fresh, nearly = ("a" * 32 + ".xlsx", "b" * 32 + ".xlsx", "c" * 32 + ".xlsx", "d" * 32 + ".xlsx")
+    folder = _pending_files(
+        settings, {old: 2.5, older: 50, fresh: 0.1, nearly: 1.9, "notes.txt": 30, "readme.xlsx": 30}
+    )
+
+    assert offline.pending_cleanup() == 2
+    assert sorted(os.listdir(folder)) == sorted([fresh, nearly, "notes.txt", "readme.xlsx"])
+    assert offline.pending_cleanup() == 0  # a second run (or two at once) finds nothing more
+    assert sorted(os.listdir(folder)) == sorted([fresh, nearly, "notes.txt", "readme.xlsx"])
+    # Two hours later, what was fresh is old.
+    assert offline.pending_cleanup(now=offline.timezone.now() + datetime.timedelta(hours=2)) == 2
+
+
+def test_the_cleanup_has_nothing_to_do_before_any_upload(settings):
+    assert not (Path(settings.MEDIA_ROOT) / offline.PENDING_DIR).exists()
+    assert offline.pending_cleanup() == 0
+
+
+def test_the_cleanup_skips_a_file_that_vanished_meanwhile(settings, monkeypatch):
+    name = "e" * 32 + ".xlsx"
+    folder = _pending_files(settings, {name: 3})
+    listdir = default_storage.listdir
+
+    def listdir_then_vanish(path):
+        found = listdir(path)
+        (folder / name).unlink()  # another run deleted it first
+        return found
+
+    monkeypatch.setattr(default_storage, "listdir", listdir_then_vanish)
+    assert offline.pending_cleanup() == 0
+
+
+def test_the_periodic_task_runs_the_cleanup_and_is_scheduled(settings):
+    from django.conf import settings as django_settings
+
+    from config.celery import app
+    from reviews.tasks import cleanup_offline_uploads
+
+    folder = _pending_files(settings, {"f" * 32 + ".xlsx": 3, "0" * 32 + ".xlsx": 0})
+
+    assert cleanup_offline_uploads.delay().get() == 1
+    assert cleanup_offline_uploads.delay().get() == 0
+    assert os.listdir(folder) == ["0" * 32 + ".xlsx"]
+    scheduled = [entry for entry in django_settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] == cleanup_offline_uploads.name]
+    assert len(scheduled) == 1 and scheduled[0]["schedule"] <= offline.PENDING_MAX_AGE
+    assert cleanup_offline_uploads.name in app.tasks
