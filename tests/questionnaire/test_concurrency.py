@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -72,3 +73,84 @@ def test_it_saves_both_of_two_simultaneous_edits_of_different_answers(shared):
     assert all(isinstance(o, list) for o in outcomes), outcomes
     assert Answer.objects.get(response=response, question=q1).value == "Ada's text"
     assert Answer.objects.get(response=response, question=q2).value == 4
+
+
+def test_a_save_of_another_answer_does_not_wait_for_a_save_in_progress(shared):
+    """Saves share the response's lock: only the same answer makes them take turns."""
+    from django.db import transaction
+
+    from questionnaire.services import _lock_for_answering
+
+    response, ada, cora, version = shared
+    q1, q2 = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q3")
+    holding, release = threading.Event(), threading.Event()
+    timings: dict[str, float] = {}
+
+    def slow_save():
+        try:
+            with transaction.atomic():
+                _lock_for_answering(response.pk)
+                Answer.objects.select_for_update().filter(response=response, question=q1).first()
+                holding.set()
+                release.wait(10)
+                answers_save(response=response, by=ada, values={q1: "Ada's text"}, base_revisions={})
+        finally:
+            connection.close()
+
+    def quick_save():
+        holding.wait(10)
+        start = time.monotonic()
+        try:
+            return answers_save(response=response, by=cora, values={q2: 4}, base_revisions={})
+        finally:
+            timings["quick"] = time.monotonic() - start
+            release.set()
+            connection.close()
+
+    slow = threading.Thread(target=slow_save)
+    slow.start()
+    result = quick_save()
+    slow.join(20)
+
+    assert result == [q2]
+    assert timings["quick"] < 2, timings  # it did not wait for the 10 s release
+    assert Answer.objects.get(response=response, question=q1).value == "Ada's text"
+
+
+def test_a_submission_waits_for_a_save_in_progress_and_keeps_it_in_the_submitted_copy(shared):
+    from django.db import transaction
+
+    from questionnaire.services import _lock_for_answering, response_submit
+    from tests.factories import fill_required
+
+    response, ada, cora, version = shared
+    fill_required(response, ada)
+    q = question(version, "FP-5.1.a.explanation")
+    holding = threading.Event()
+    order: list[str] = []
+
+    def save_in_progress():
+        try:
+            with transaction.atomic():
+                _lock_for_answering(response.pk)
+                holding.set()
+                time.sleep(1)
+                answers_save(response=response, by=cora, values={q: "Saved just before submission"}, base_revisions={q.pk: Answer.objects.filter(response=response, question=q).values_list("revision", flat=True).first() or 0})
+                order.append("saved")
+        finally:
+            connection.close()
+
+    saver = threading.Thread(target=save_in_progress)
+    saver.start()
+    holding.wait(10)
+    try:
+        response_submit(response=response, by=ada)
+        order.append("submitted")
+    finally:
+        saver.join(20)
+        connection.close()
+
+    assert order == ["saved", "submitted"]
+    response.refresh_from_db()
+    copy = {item["code"]: item["value"] for article in response.snapshot.data["articles"] for item in article["questions"]}
+    assert copy[q.code] == "Saved just before submission"
