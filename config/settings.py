@@ -254,8 +254,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stalled-jobs": {"task": "reviews.tasks.requeue_stalled_jobs", "schedule": 5 * 60},
     # Offline uploads never confirmed (their token expires after 2 hours).
     "cleanup-offline-uploads": {"task": "reviews.tasks.cleanup_offline_uploads", "schedule": 30 * 60},
-    # Offline uploads never confirmed (their token expires after 2 hours).
-    "cleanup-offline-uploads": {"task": "reviews.tasks.cleanup_offline_uploads", "schedule": 30 * 60},
     "deadline-reminders": {"task": "reviews.tasks.send_deadline_reminders", "schedule": 60 * 60},
 }
 
