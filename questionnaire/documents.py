@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from django.template.defaultfilters import filesizeformat
 
@@ -222,7 +223,7 @@ class ResponseDocument:
 
     @property
     def status_label(self) -> str:
-        return _("SUBMITTED") if self.submitted else _("DRAFT")
+        return pgettext("document marking", "SUBMITTED") if self.submitted else pgettext("document marking", "DRAFT")
 
     @property
     def title(self) -> str:
@@ -264,7 +265,7 @@ class ResponseDocument:
                 % {"answered": sum(q.answered for q in questions), "total": len(questions)},
             )
         )
-        rows.append((_("Generated"), f"{_utc(self.generated_at)} UTC"))
+        rows.append((pgettext("document cover: when the file was made", "Generated"), f"{_utc(self.generated_at)} UTC"))
         return rows
 
 
@@ -391,7 +392,7 @@ def response_html(doc: ResponseDocument) -> str:
             # Text of the page margins, as CSS strings (escaped by _css_string).
             "css_page": _css_page_counter(),
             "css_header": mark_safe(_css_string(doc.marking)),
-            "css_confidential": mark_safe(_css_string(_("Confidential"))),
+            "css_confidential": mark_safe(_css_string(pgettext("document marking", "Confidential"))),
             "css_footer": mark_safe(_css_string(f"{doc.state_name} · {_('Cluster')} {doc.cluster_code}")),
         },
     )
@@ -531,7 +532,7 @@ def response_docx(*, response: Response) -> bytes:
     properties.author = clean_xml_text(_("Firearms Protocol review"))
     properties.last_modified_by = ""
     properties.comments = ""
-    properties.keywords = clean_xml_text(_("Confidential"))
+    properties.keywords = clean_xml_text(pgettext("document marking", "Confidential"))
     properties.revision = 1
     properties.created = properties.modified = doc.generated_at.replace(tzinfo=None)
 
@@ -550,7 +551,7 @@ def response_docx(*, response: Response) -> bytes:
     _write(footer, f"{_('Confidential')} · {doc.state_name} · {_('Cluster')} {doc.cluster_code} · ", default=default)
     _add_page_numbers(footer)
 
-    _write(word.add_paragraph(), _("Confidential"), default=default, bold=True)
+    _write(word.add_paragraph(), pgettext("document marking", "Confidential"), default=default, bold=True)
     _write(word.add_heading(level=0), doc.title, default=default)
     table = word.add_table(rows=0, cols=2)
     table.style = "Table Grid"

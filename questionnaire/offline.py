@@ -81,7 +81,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.workbook.protection import WorkbookProtection
@@ -125,16 +125,21 @@ PENDING_NAME = re.compile(r"^[0-9a-f]{32}\.xlsx$")
 TOKEN_SALT = "questionnaire.offline.pending"
 METADATA_SALT = "questionnaire.offline.workbook"
 
+# Short words that mean something else elsewhere ("Answer" is also a button) carry
+# a context for translators.
 COLUMNS = (
-    ("article", gettext_lazy("Article")),
-    ("provision", gettext_lazy("Provision")),
-    ("code", gettext_lazy("Code")),
-    ("question", gettext_lazy("Question")),
-    ("required", gettext_lazy("Required")),
-    ("kind", gettext_lazy("Answer type")),
-    ("allowed", gettext_lazy("Allowed values")),
-    ("answer", gettext_lazy("Answer")),
+    ("article", pgettext_lazy("spreadsheet column", "Article")),
+    ("provision", pgettext_lazy("spreadsheet column", "Provision")),
+    ("code", pgettext_lazy("spreadsheet column", "Code")),
+    ("question", pgettext_lazy("spreadsheet column", "Question")),
+    ("required", pgettext_lazy("spreadsheet column", "Required")),
+    ("kind", pgettext_lazy("spreadsheet column", "Answer type")),
+    ("allowed", pgettext_lazy("spreadsheet column", "Allowed values")),
+    ("answer", pgettext_lazy("spreadsheet column", "Answer")),
 )
+# The same headers as workbooks downloaded before they had a context were written
+# (the translation of the bare word): still accepted on upload.
+LEGACY_HEADERS = ("Article", "Provision", "Code", "Question", "Required", "Answer type", "Allowed values", "Answer")
 CODE_COLUMN = 2  # 0-based: C
 ANSWER_COLUMN = 7  # 0-based: H
 METADATA_HEADER = ("code", "revision", "digest", "truncated")
@@ -145,9 +150,9 @@ KIND_LABELS = {
     "yes_no": gettext_lazy("Yes or no"),
     "choice": gettext_lazy("One choice"),
     "multi_choice": gettext_lazy("Several choices"),
-    "number": gettext_lazy("Number"),
-    "text": gettext_lazy("Short text"),
-    "long_text": gettext_lazy("Text"),
+    "number": pgettext_lazy("answer type", "Number"),
+    "text": pgettext_lazy("answer type", "Short text"),
+    "long_text": pgettext_lazy("answer type", "Text"),
     "legislation": gettext_lazy("Laws cited"),
     "technical_assistance": gettext_lazy("Technical assistance"),
 }
@@ -482,7 +487,7 @@ def response_workbook(*, response: Response) -> bytes:
     editable = PatternFill("solid", fgColor="FFF8DC")
     unlocked = Protection(locked=False)
     validations: dict[str, DataValidation] = {}
-    yes, no = _("Yes"), _("No")
+    yes, no = pgettext("question is required", "Yes"), pgettext("question is required", "No")
 
     metadata_rows: list[list[Any]] = []
     for row, q in enumerate(questions, start=2):
@@ -520,7 +525,7 @@ def response_workbook(*, response: Response) -> bytes:
                 validations[key] = DataValidation(
                     allow_blank=True,
                     showErrorMessage=True,
-                    errorTitle=_("Not accepted")[:32],
+                    errorTitle=pgettext("spreadsheet cell value", "Not accepted")[:32],
                     error=_("Use a value of the column “Allowed values”.")[:225],
                     **kwargs,
                 )
@@ -657,6 +662,7 @@ def _header_texts() -> list[set[str]]:
         with translation.override(language):
             for index, (_key, label) in enumerate(COLUMNS):
                 texts[index].add(str(label).strip().casefold())
+                texts[index].add(translation.gettext(LEGACY_HEADERS[index]).strip().casefold())
     return texts
 
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -90,19 +90,19 @@ class DateInput(forms.DateInput):
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label=gettext_lazy("File"),
+        label=pgettext_lazy("document to upload", "File"),
         help_text=gettext_lazy("PDF, Word (DOCX), OpenDocument text (ODT), PNG or JPEG; at most 20 MB."),
         widget=forms.FileInput(attrs={"accept": ".pdf,.docx,.odt,.png,.jpg,.jpeg"}),
     )
     title = forms.CharField(
-        label=gettext_lazy("Title"),
+        label=pgettext_lazy("evidence entry", "Title"),
         required=False,
         max_length=500,
         help_text=gettext_lazy("For example the name of the law. Leave empty to use the file name."),
     )
     article = forms.CharField(label=gettext_lazy("Article or section"), required=False, max_length=200)
     date = forms.DateField(
-        label=gettext_lazy("Date"),
+        label=pgettext_lazy("date of a law or document", "Date"),
         required=False,
         input_formats=ISO_DATE,
         widget=DateInput(),
@@ -137,14 +137,14 @@ class CitationForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Title of the law"), max_length=500)
     article = forms.CharField(label=gettext_lazy("Article or section"), required=False, max_length=200)
     date = forms.DateField(
-        label=gettext_lazy("Date"),
+        label=pgettext_lazy("date of a law or document", "Date"),
         required=False,
         input_formats=ISO_DATE,
         widget=DateInput(),
         help_text=gettext_lazy("Optional, as YYYY-MM-DD."),
     )
     link = forms.CharField(
-        label=gettext_lazy("Link"),
+        label=pgettext_lazy("web address", "Link"),
         required=False,
         max_length=500,
         validators=[link_validator],
@@ -175,10 +175,10 @@ class EditForm(forms.Form):
     """The descriptive fields of a library entry (a file's content never changes);
     ``revision`` is the one the editor started from."""
 
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=500)
+    title = forms.CharField(label=pgettext_lazy("evidence entry", "Title"), max_length=500)
     article = forms.CharField(label=gettext_lazy("Article or section"), required=False, max_length=200)
     date = forms.DateField(
-        label=gettext_lazy("Date"),
+        label=pgettext_lazy("date of a law or document", "Date"),
         required=False,
         input_formats=ISO_DATE,
         widget=DateInput(),
@@ -186,7 +186,7 @@ class EditForm(forms.Form):
         error_messages={"invalid": gettext_lazy("Enter a date as YYYY-MM-DD, for example 2020-01-31.")},
     )
     link = forms.CharField(
-        label=gettext_lazy("Link"),
+        label=pgettext_lazy("web address", "Link"),
         required=False,
         max_length=500,
         validators=[link_validator],

@@ -588,6 +588,45 @@ def test_it_accepts_the_headers_in_another_language(response_a, focal_point_a, s
     assert [c.question.code for c in plan.changes] == ["FP-5.2.q1"]
 
 
+def _french_catalog(monkeypatch, entries: dict[str, str]) -> None:
+    """Translations added to the French catalog for the test (``context\x04msgid``
+    for a message with a context)."""
+    from django.utils.translation import trans_real
+
+    catalog = trans_real.translation("fr")._catalog._catalogs[0]
+    for key, value in entries.items():
+        monkeypatch.setitem(catalog, key, value)
+
+
+def test_the_answer_column_is_translated_as_a_column_not_as_the_button(response_a, focal_point_a, monkeypatch):
+    from django.utils import translation
+
+    _french_catalog(monkeypatch, {"spreadsheet column\x04Answer": "Réponse", "Answer": "Répondre"})
+    with translation.override("fr"):
+        data = download(response_a)
+        button = translation.gettext("Answer")
+
+    header = [cell.value for cell in open_book(data)["Answers"][1]]
+    assert header[7] == "Réponse" and button == "Répondre"
+    plan = preview(response_a, focal_point_a, edit(data, {"FP-5.2.q1": "no"}))
+    assert [c.question.code for c in plan.changes] == ["FP-5.2.q1"]
+
+
+def test_a_workbook_downloaded_before_the_column_context_is_still_accepted(response_a, focal_point_a, monkeypatch):
+    """Its header is the translation of the bare word (in French, the button's "Répondre")."""
+    from django.utils import translation
+
+    _french_catalog(monkeypatch, {"Answer": "Répondre"})
+
+    def old_header(book):
+        book["Answers"].cell(1, 8).value = "Répondre"
+
+    with translation.override("fr"):
+        data = edit(download(response_a), {"FP-5.2.q1": "no"}, change=old_header)
+    plan = preview(response_a, focal_point_a, data)
+    assert [c.question.code for c in plan.changes] == ["FP-5.2.q1"]
+
+
 # --- Refused: cells --------------------------------------------------------------------------------
 
 
