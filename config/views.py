@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from parties.permissions import roles_of
 from questionnaire.selectors import responses_for_user, responses_progress
-from reviews.selectors import cycles_overview, recent_jobs, reviews_for_reviewer, reviews_of_states
+from reviews.selectors import cycles_overview, next_steps, recent_jobs, reviews_for_reviewer, reviews_of_states
 
 
 @login_required
@@ -18,6 +18,7 @@ def home(request):
         "reviews_to_do": list(reviews_for_reviewer(request.user)),
         "my_reviews": list(reviews_of_states(request.user)),
         "is_secretariat": roles.secretariat,
+        "next_steps": next_steps(request.user),
     }
     if roles.secretariat:
         context["cycles"] = list(cycles_overview()[:20])

@@ -15,7 +15,7 @@ from parties.models import Membership
 from parties.permissions import is_secretariat, roles_of
 from questionnaire.models import Response
 
-from .models import FinalDocument, Job, Observation, Review, Thread
+from .models import FinalDocument, Job, Observation, Review, ReviewerAssignment, Thread
 
 Role = Membership.Role
 
@@ -77,6 +77,64 @@ rules.add_perm("reviews.agree", (is_assigned_reviewer | is_focal_point_of_state_
 rules.add_perm("reviews.finalize", is_secretariat & response_is_submitted)
 rules.add_perm("reviews.manage_cycles", is_secretariat)
 rules.add_perm("reviews.run_jobs", is_secretariat)
+
+
+# --- The workflow (reviews/services_workflow.py; the table of who moves what is there) ---
+
+
+@rules.predicate
+def leads_state_under_review(user, review: Review) -> bool:
+    return roles_of(user).has(review.state_id, Role.FOCAL_POINT)
+
+
+@rules.predicate
+def leads_a_reviewing_state(user, review: Review) -> bool:
+    return bool(roles_of(user).states_with(Role.FOCAL_POINT) & reviewing_state_ids(review))
+
+
+rules.add_perm("reviews.confirm_appointments", is_secretariat)
+rules.add_perm("reviews.prepare_self_assessment", leads_state_under_review)
+rules.add_perm("reviews.advance_review", is_assigned_reviewer & response_is_submitted)
+rules.add_perm(
+    "reviews.record_agreement",
+    is_secretariat | ((leads_state_under_review | leads_a_reviewing_state | is_assigned_reviewer) & response_is_submitted),
+)
+if not rules.perm_exists("reviews.finalize"):
+    rules.add_perm("reviews.finalize", is_secretariat & response_is_submitted)
+rules.add_perm("reviews.manage_deadlines", is_secretariat)
+rules.add_perm("reviews.appoint_own_focal_point", is_secretariat | leads_state_under_review)
+rules.add_perm("reviews.overview", is_secretariat)
+
+
+@rules.predicate
+def acts_for_reviewing_state(user, assignment: ReviewerAssignment) -> bool:
+    return roles_of(user).has(assignment.reviewing_state_id, Role.FOCAL_POINT, Role.REVIEWER)
+
+
+@rules.predicate
+def leads_reviewing_state(user, assignment: ReviewerAssignment) -> bool:
+    return roles_of(user).has(assignment.reviewing_state_id, Role.FOCAL_POINT)
+
+
+# A reviewing State's page of one review it carries: its focal point and experts
+# for it. It shows no answer: reading them stays under reviews.read_answers.
+rules.add_perm("reviews.view_assignment", is_secretariat | acts_for_reviewing_state)
+rules.add_perm("reviews.appoint_for_assignment", is_secretariat | leads_reviewing_state)
+rules.add_perm("reviews.change_draw", is_secretariat)
+
+
+def get_assignment_for_user(user, pk: int, perm: str = "reviews.view_assignment") -> ReviewerAssignment:
+    try:
+        assignment = ReviewerAssignment.objects.select_related(
+            "reviewing_state", "review__state", "review__cycle__cluster__instrument", "review__response"
+        ).get(pk=pk)
+    except (ReviewerAssignment.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not user.has_perm("reviews.view_assignment", assignment):
+        raise Http404
+    if perm != "reviews.view_assignment" and not user.has_perm(perm, assignment):
+        raise PermissionDenied
+    return assignment
 
 
 def get_review_for_user(user, pk: int, perm: str = "reviews.view_review") -> Review:

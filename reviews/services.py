@@ -22,7 +22,7 @@ from questionnaire.selectors import latest_version
 from questionnaire.services import response_get_or_create
 
 from . import draw as drawing
-from .models import Job, Review, ReviewCycle, ReviewerAssignment
+from .models import DrawEvent, Job, Review, ReviewCycle, ReviewerAssignment, StatusChange
 
 
 class ReviewError(Exception):
@@ -56,7 +56,23 @@ def _candidate(state: State) -> drawing.Candidate:
     return drawing.Candidate(id=state.pk, code=state.iso3, group=state.regional_group)
 
 
-def draw_preview(*, cluster: Cluster, states: list[State], seed: str) -> dict[int, drawing.Pair]:
+class DrawRefused(ReviewError):
+    """The draw cannot satisfy the rules. ``drawable`` is the nearest valid draw's
+    set of States (the requested ones minus ``postponed``), empty if none."""
+
+    def __init__(self, message: str, *, drawable: list[State], postponed: list[State]):
+        super().__init__(message)
+        self.drawable = drawable
+        self.postponed = postponed
+
+
+def draw_preview(
+    *, cluster: Cluster, states: list[State], seed: str, cap: int | None = None
+) -> dict[int, drawing.Pair]:
+    """The draw of reviewing States for ``states`` (cap: reviews per reviewing State
+    in the cycle; default from the settings). Raises DrawRefused with the nearest
+    valid draw when the rules cannot be met: never a silent violation."""
+    cap = settings.MAX_REVIEWS_PER_STATE_PER_CYCLE if cap is None else cap
     instrument_code = cluster.instrument.code
     parties = list(protocol_parties(instrument_code).exclude(regional_group=""))
     not_parties = [s for s in states if s.pk not in {p.pk for p in parties}]
@@ -66,17 +82,46 @@ def draw_preview(*, cluster: Cluster, states: list[State], seed: str) -> dict[in
             % {"states": ", ".join(s.name for s in not_parties)}
         )
     try:
-        return drawing.draw([_candidate(s) for s in states], [_candidate(p) for p in parties], seed)
+        return drawing.draw([_candidate(s) for s in states], [_candidate(p) for p in parties], seed, cap=cap)
     except drawing.DrawImpossible as exc:
-        raise ReviewError(_("The draw cannot satisfy the rules: %(reasons)s") % {"reasons": "; ".join(exc.reasons)}) from exc
+        by_id = {s.pk: s for s in states}
+        postponed = [by_id[c.id] for c in exc.nearest.postponed] if exc.nearest else []
+        drawable = [s for s in states if s not in postponed] if exc.nearest else []
+        message = _("The draw cannot satisfy the rules: %(reasons)s") % {"reasons": "; ".join(exc.reasons)}
+        if drawable:
+            message += " " + _("The nearest valid draw postpones %(states)s.") % {
+                "states": ", ".join(s.name for s in postponed)
+            }
+        raise DrawRefused(message, drawable=drawable, postponed=postponed) from exc
+
+
+CYCLE_PERIODS = (
+    "focal_point_due_weeks",
+    "experts_due_weeks",
+    "self_assessment_due_months",
+    "written_feedback_due_months",
+    "max_reviews_per_state",
+)
 
 
 @transaction.atomic
 def cycle_launch(
-    *, cluster: Cluster, year: int, states: list[State], by, seed: str | None = None, launch_date: datetime.date | None = None
+    *,
+    cluster: Cluster,
+    year: int,
+    states: list[State],
+    by,
+    seed: str | None = None,
+    launch_date: datetime.date | None = None,
+    group=None,
+    periods: dict[str, int] | None = None,
 ) -> ReviewCycle:
     """Open a review cycle: draw the reviewing States, create a review and a draft
-    response (due six months after launch) for each State under review."""
+    response (due six months after launch) for each State under review.
+
+    ``periods`` overrides the cycle's deadlines and cap (CYCLE_PERIODS; the
+    defaults come from the settings); ``group`` is the review group launched. The
+    draw goes on record as a DrawEvent."""
     _require(roles_of(by).secretariat)
     if not states:
         raise ReviewError(_("Choose at least one State to review."))
@@ -85,12 +130,28 @@ def cycle_launch(
         raise ReviewError(_("No questionnaire has been loaded for this cluster."))
     if ReviewCycle.objects.filter(cluster=cluster, year=year).exists():
         raise ReviewError(_("A review cycle for this cluster and year already exists."))
+    periods = {
+        "focal_point_due_weeks": settings.FOCAL_POINT_DUE_WEEKS,
+        "experts_due_weeks": settings.EXPERTS_DUE_WEEKS,
+        "self_assessment_due_months": settings.SELF_ASSESSMENT_DUE_MONTHS,
+        "written_feedback_due_months": settings.WRITTEN_FEEDBACK_DUE_MONTHS,
+        "max_reviews_per_state": settings.MAX_REVIEWS_PER_STATE_PER_CYCLE,
+    } | {k: v for k, v in (periods or {}).items() if v is not None}
+    if set(periods) - set(CYCLE_PERIODS) or any(int(v) < 1 for v in periods.values()):
+        raise ReviewError(_("Each period of the cycle is a whole number of at least one."))
     seed = seed or secrets.token_hex(8)
-    pairs = draw_preview(cluster=cluster, states=states, seed=seed)
+    pairs = draw_preview(cluster=cluster, states=states, seed=seed, cap=periods["max_reviews_per_state"])
     launch_date = launch_date or timezone.localdate()
-    due = add_months(launch_date, settings.SELF_ASSESSMENT_DUE_MONTHS)
+    due = add_months(launch_date, periods["self_assessment_due_months"])
     cycle = ReviewCycle.objects.create(
-        cluster=cluster, year=year, launched_by=by, draw_seed=seed, draw_algorithm=drawing.ALGORITHM
+        cluster=cluster,
+        year=year,
+        launched_by=by,
+        draw_seed=seed,
+        draw_algorithm=drawing.ALGORITHM,
+        group=group,
+        launch_date=launch_date,
+        **periods,
     )
     assignments = []
     for state in states:
@@ -104,15 +165,30 @@ def cycle_launch(
             ReviewerAssignment(review=review, reviewing_state_id=pair.other_group, slot=ReviewerAssignment.Slot.OTHER_GROUP),
         ]
     ReviewerAssignment.objects.bulk_create(assignments)
+    codes = {p.pk: p.iso3 for p in State.objects.filter(pk__in={a.reviewing_state_id for a in assignments})}
+    DrawEvent.objects.create(
+        kind=DrawEvent.Kind.LAUNCH,
+        cycle=cycle,
+        seed=seed,
+        by=by,
+        details={
+            "algorithm": drawing.ALGORITHM,
+            "cap": periods["max_reviews_per_state"],
+            "pairs": {s.iso3: [codes[pairs[s.pk].same_group], codes[pairs[s.pk].other_group]] for s in states},
+        },
+    )
     return cycle
 
 
-def review_mark_submitted(*, response: Response) -> None:
-    """Called inside the submitting transaction (questionnaire's signal)."""
+def review_mark_submitted(*, response: Response, by=None) -> None:
+    """Called inside the submitting transaction (questionnaire's signal): the one
+    way a review reaches 'submitted'."""
     review = Review.objects.select_for_update().filter(response=response).first()
     if review and review.status in (Review.Status.LAUNCHED, Review.Status.APPOINTED, Review.Status.IN_PREPARATION):
+        source = review.status
         review.mark_submitted()
         review.save()
+        StatusChange.objects.create(review=review, source=source, target=review.status, by=by)
 
 
 def __getattr__(name: str):

@@ -46,3 +46,11 @@ def cleanup_offline_uploads() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): delete offline uploads never confirmed
     within 2 hours. Idempotent: a second run finds nothing more to delete."""
     return pending_cleanup()
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, max_retries=5)
+def send_deadline_reminders() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): safe to run twice, each reminder is sent once."""
+    from .services_workflow import reminders_send
+
+    return reminders_send()

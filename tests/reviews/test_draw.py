@@ -164,3 +164,73 @@ def test_it_satisfies_every_rule_whatever_the_seed(seed):
     load = loads(result, parties)
     # Nobody carries more than its fair share plus one.
     assert max(load.values()) <= -(-2 * len(under_review) // len(parties)) + 1
+
+
+# --- The cap, the nearest valid draw, and redrawing one reviewer ---------------------------------
+
+from reviews.draw import redraw_one  # noqa: E402
+
+
+@pytest.mark.parametrize("cap", [2, 3])
+def test_it_never_gives_a_state_more_reviews_than_the_cap(cap):
+    parties = world([6, 6, 6, 6, 6])
+
+    result = draw(parties[: 15 * cap // 2 * 2 // 2], parties, seed="cap", cap=cap)
+
+    assert max(loads(result, parties).values()) <= cap
+
+
+def test_it_refuses_more_reviews_than_the_cap_allows_and_offers_the_nearest_draw():
+    parties = world([3, 3, 3, 3, 3])  # 15 parties, one review each: 7 States at most
+
+    with pytest.raises(DrawImpossible) as caught:
+        draw(parties, parties, seed="fixed", cap=1)
+
+    assert "1 each" in caught.value.reasons[0]
+    nearest = caught.value.nearest
+    assert nearest is not None and len(nearest.result) + len(nearest.postponed) == len(parties)
+    drawn = [p for p in parties if p.id in nearest.result]
+    check_rules(nearest.result, drawn, parties)
+    assert max(loads(nearest.result, parties).values()) <= 1
+
+
+def test_it_postpones_the_state_a_rule_names_in_the_nearest_draw():
+    parties = world([3, 3, 1, 3, 3])
+    alone = next(p for p in parties if p.group == "eastern_european")
+
+    with pytest.raises(DrawImpossible) as caught:
+        draw(parties, parties, seed="fixed")
+
+    assert caught.value.nearest.postponed == (alone,)
+    check_rules(caught.value.nearest.result, [p for p in parties if p != alone], parties)
+
+
+def test_it_offers_no_nearest_draw_when_nothing_can_be_drawn():
+    parties = world([4, 0, 0, 0, 0])
+
+    with pytest.raises(DrawImpossible) as caught:
+        draw(parties[:1], parties, seed="fixed")
+
+    assert caught.value.nearest is None
+
+
+def test_it_redraws_one_reviewer_among_the_least_loaded_eligible_states_reproducibly():
+    parties = world([5, 3, 0, 0, 0])
+    subject = parties[0]
+    load = {parties[1].id: 2, parties[2].id: 0, parties[3].id: 0, parties[4].id: 1}
+
+    picks = {redraw_one(subject=subject, same_group=True, reviewers=parties, exclude={parties[3].id}, load=load,
+                        cap=3, seed="s").id for _ in range(3)}
+
+    assert picks == {parties[2].id}  # the only same-group State with no review that is not excluded
+    shuffled = list(reversed(parties))
+    assert redraw_one(subject=subject, same_group=False, reviewers=parties, exclude=set(), load={}, cap=3, seed="x") == \
+        redraw_one(subject=subject, same_group=False, reviewers=shuffled, exclude=set(), load={}, cap=3, seed="x")
+
+
+def test_it_refuses_a_redraw_when_every_candidate_is_at_the_cap():
+    parties = world([3, 1, 0, 0, 0])
+    load = {p.id: 2 for p in parties}
+
+    with pytest.raises(DrawImpossible, match="cap of 2"):
+        redraw_one(subject=parties[0], same_group=True, reviewers=parties, exclude=set(), load=load, cap=2, seed="s")

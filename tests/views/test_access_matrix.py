@@ -696,6 +696,114 @@ ACCESS.update(
 )
 
 
+# --- The review's workflow (reviews/services_workflow.py): groups, draw changes, status,
+# appointments, deadlines, overview. Assignment pages use the other-group slot of A's
+# review (the ``reviewer`` persona's State, never an African one like B).
+
+
+def _other_slot(ctx):
+    from reviews.models import ReviewerAssignment
+
+    return ReviewerAssignment.objects.get(review=ctx.review, slot=ReviewerAssignment.Slot.OTHER_GROUP)
+
+
+def to_review(ctx) -> str:
+    return reverse("reviews:review", args=[ctx.review.pk])
+
+
+def to_assignment(ctx) -> str:
+    return reverse("reviews:assignment", args=[_other_slot(ctx).pk])
+
+
+def _tomorrow_next_year() -> str:
+    import datetime
+
+    return (datetime.date.today() + datetime.timedelta(days=400)).isoformat()
+
+
+# Seen by the reviewing State's people (its reviewers here) and the secretariat.
+ASSIGNMENT_VISIBLE = signed_in(NOT_FOUND, reviewer=OK, secretariat=OK)
+# A review visible to the user, but a move the user is not entitled to: 403.
+REVIEW_REFUSED = signed_in(
+    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN,
+    observer_a=FORBIDDEN,
+)
+
+ACCESS.update(
+    {
+        "reviews:groups": Rule(
+            lambda ctx: reverse("reviews:groups"),
+            (
+                Case("GET", DRAFT, secretariat_only()),
+                Case("POST", DRAFT, secretariat_only(done("/reviews/groups/")),
+                     lambda ctx: {"action": "draw", "first_year": 2020, "seed": "matrix"}),
+            ),
+        ),
+        "reviews:workload": Rule(lambda ctx: reverse("reviews:workload"), (Case("GET", DRAFT, secretariat_only()),)),
+        "reviews:overview": Rule(lambda ctx: reverse("reviews:overview"), (Case("GET", DRAFT, secretariat_only()),)),
+        "reviews:overview_xlsx": Rule(
+            lambda ctx: reverse("reviews:overview_xlsx"), (Case("GET", DRAFT, secretariat_only()),)
+        ),
+        "reviews:assignment": Rule(
+            lambda ctx: to_assignment(ctx),
+            (
+                Case("GET", DRAFT, ASSIGNMENT_VISIBLE),
+                # Its reviewers see the page but only its focal points (or the secretariat) appoint.
+                Case(
+                    "POST",
+                    DRAFT,
+                    signed_in(NOT_FOUND, reviewer=FORBIDDEN, secretariat=done(to_assignment)),
+                    lambda ctx: {"action": "experts", "users": [ctx._request.getfixturevalue("reviewer").pk]},
+                ),
+            ),
+        ),
+        "reviews:assignment_change": Rule(
+            lambda ctx: reverse("reviews:assignment_change", args=[_other_slot(ctx).pk]),
+            (
+                Case("GET", DRAFT, secretariat_only()),
+                Case("POST", DRAFT, secretariat_only(done("/reviews/cycles/")),
+                     lambda ctx: {"action": "redraw", "reason": "Asked to be replaced", "seed": "matrix"}),
+            ),
+        ),
+        "reviews:review_transition": Rule(
+            lambda ctx: reverse("reviews:review_transition", args=[ctx.review.pk]),
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                # Nobody appointed yet: the secretariat is told what is missing, nothing moves.
+                Case("POST", DRAFT, REVIEW_REFUSED | {"secretariat": Expect(302, to_review)},
+                     lambda ctx: {"to": "appointed"}),
+                Case("POST", SUBMITTED, REVIEW_REFUSED | {"reviewer": done(to_review)},
+                     lambda ctx: {"to": "written_feedback"}),
+            ),
+        ),
+        "reviews:focal_point_appoint": Rule(
+            lambda ctx: reverse("reviews:focal_point_appoint", args=[ctx.review.pk]),
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                Case(
+                    "POST",
+                    DRAFT,
+                    REVIEW_REFUSED | {"focal_point_a": done(to_review), "secretariat": done(to_review)},
+                    lambda ctx: {"state": ctx.state_a.pk, "user": ctx._request.getfixturevalue("focal_point_a").pk},
+                ),
+            ),
+        ),
+        "reviews:deadline_extend": Rule(
+            lambda ctx: reverse("reviews:deadline_extend", args=[ctx.review.pk]),
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                Case(
+                    "POST",
+                    DRAFT,
+                    REVIEW_REFUSED | {"secretariat": done(to_review)},
+                    lambda ctx: {"step": "self_assessment", "due_date": _tomorrow_next_year(), "reason": "Elections"},
+                ),
+            ),
+        ),
+    }
+)
+
+
 # --- The URL patterns of the project ------------------------------------------------
 
 
