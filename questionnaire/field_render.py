@@ -105,11 +105,13 @@ def _rows(bf, widget: RowsWidget, errors) -> str:
     """templates/questionnaire/widgets/rows.html (legislation), then errors and help text."""
     name = _e(bf.html_name)
     entry = gettext("Entry %(n)s")
-    parts = [(_e(part), _e(label), "url" if part == "link" else "text", part) for part, label in widget.parts]
+    input_types = {"link": "url", "date": "date"}
+    parts = [(_e(part), _e(label), input_types.get(part, "text"), part) for part, label in widget.parts]
+    column = f"col-md-{12 // max(len(parts), 1)}"
     fieldsets = []
     for i, row in enumerate([*(bf.value() or []), {}]):
         cells = "".join(
-            f'<div class="col-md-4"><label class="form-label small mb-0" for="id_{name}-{i}-{part}">{label}</label>'
+            f'<div class="{column}"><label class="form-label small mb-0" for="id_{name}-{i}-{part}">{label}</label>'
             f'<input type="{input_type}" class="form-control form-control-sm" id="id_{name}-{i}-{part}"'
             f' name="{name}-{i}-{part}" value="{_e(row.get(key, ""))}" maxlength="500"></div>'
             for part, label, input_type, key in parts

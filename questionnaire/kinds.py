@@ -8,6 +8,8 @@ Adding a kind means adding one class here.
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -17,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TACategory(models.TextChoices):
@@ -204,8 +207,31 @@ class RowsWidget(forms.Widget):
         return context
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_iso_date(text: str) -> datetime.date | None:
+    """A date written YYYY-MM-DD (what a date input posts), None otherwise."""
+    if not ISO_DATE.match(text or ""):
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 class LegislationField(forms.Field):
-    PARTS = (("title", _("Title of the law")), ("article", _("Article or section")), ("link", _("Link")))
+    """Laws cited: rows of title, article or section, an optional date (of adoption
+    or entry into force, YYYY-MM-DD) and an optional link. Rows stored before the
+    date existed have no "date" key, and a row without a date is stored without
+    one: both shapes are valid."""
+
+    PARTS = (
+        ("title", _("Title of the law")),
+        ("article", _("Article or section")),
+        ("date", _("Date of adoption or entry into force")),
+        ("link", pgettext_lazy("web address", "Link")),
+    )
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", RowsWidget(self.PARTS))
@@ -232,6 +258,11 @@ class LegislationField(forms.Field):
                         _("“%(link)s” is not a web address (it must start with http:// or https://)."),
                         params={"link": row["link"]},
                     ) from None
+            if row.get("date") and parse_iso_date(row["date"]) is None:
+                raise ValidationError(
+                    _("“%(date)s” is not a date: write it as YYYY-MM-DD, for example 2020-01-31."),
+                    params={"date": row["date"][:40]},
+                )
 
 
 class Legislation(Kind):
@@ -241,7 +272,8 @@ class Legislation(Kind):
         return LegislationField(required=False)
 
     def to_value(self, cleaned):
-        return [{k: _no_nul(v) for k, v in row.items()} for row in cleaned] or None
+        # A row without a date keeps the shape rows had before dates existed.
+        return [{k: _no_nul(v) for k, v in row.items() if k != "date" or v} for row in cleaned] or None
 
     def display(self, value, labels):
         lines = []
@@ -249,6 +281,8 @@ class Legislation(Kind):
             parts = [row.get("title", "")]
             if row.get("article"):
                 parts.append(row["article"])
+            if row.get("date"):
+                parts.append(str(_("dated %(date)s")) % {"date": row["date"]})
             if row.get("link"):
                 parts.append(row["link"])
             lines.append(", ".join(parts))

@@ -41,8 +41,10 @@ The *Answer* cell, by kind (the *Allowed values* column repeats it per question)
 - multi_choice: choice codes separated by ``;``;
 - number: a number, 0 or more, at most 2 decimals;
 - text / long_text: the text (500 characters / ANSWER_TEXT_MAX_LENGTH at most);
-- legislation: one law per line, ``Title | Article | https://link`` (article
-  and link may be left out);
+- legislation: one law per line, ``Title | Article | https://link | YYYY-MM-DD``
+  (article, link and the date of adoption or entry into force may be left out;
+  a law without a date is written as before dates existed, so older files read
+  the same);
 - technical_assistance: lines ``needed: yes|no``, ``categories: code; code``,
   ``priority: high|medium|low`` and last ``details: text`` (the details run to
   the end of the cell, over several lines if need be).
@@ -157,7 +159,9 @@ KIND_LABELS = {
     "technical_assistance": gettext_lazy("Technical assistance"),
 }
 TA_KEYS = ("needed", "categories", "priority", "details")
-LEGISLATION_PARTS = ("title", "article", "link")
+# In the cell, in this order (the date came last so that files written before it
+# existed read the same): ``Title | Article | https://link | YYYY-MM-DD``.
+LEGISLATION_PARTS = ("title", "article", "link", "date")
 
 
 # --- Results and refusals ------------------------------------------------------------
@@ -365,7 +369,10 @@ def _allowed_text(question: Question) -> str:
     if kind == "long_text":
         return _("Text of at most %(n)s characters.") % {"n": settings.ANSWER_TEXT_MAX_LENGTH}
     if kind == "legislation":
-        return _("One law per line: Title | Article | https://link (article and link may be left out).")
+        return _(
+            "One law per line: Title | Article | https://link | date of adoption or entry into force as YYYY-MM-DD "
+            "(article, link and date may be left out)."
+        )
     if kind == "technical_assistance":
         return "\n".join(
             [
@@ -433,7 +440,10 @@ def _instructions(ws, response: Response, exported_at: datetime.datetime) -> Non
         (f"{KIND_LABELS['text']}, {KIND_LABELS['long_text']}: " + _("the text; line breaks are kept"), None),
         (
             f"{KIND_LABELS['legislation']}: "
-            + _("one law per line: Title | Article | https://link — e.g. Firearms Act 2020 | s. 5 | https://example.org/act"),
+            + _(
+                "one law per line: Title | Article | https://link | date (YYYY-MM-DD) — e.g. Firearms Act 2020 | s. 5 | "
+                "https://example.org/act | 2020-01-31, or without a link: Firearms Act 2020 | s. 5 | | 2020-01-31"
+            ),
             None,
         ),
         (
@@ -741,7 +751,7 @@ def _raw_input(question: Question, text: str, order: dict[str, int]) -> Any:
             parts = [p.strip() for p in line.split("|")]
             if len(parts) > len(LEGISLATION_PARTS):
                 raise ValidationError(
-                    _("Line %(n)s: write a law as Title | Article | https://link (at most two | per line)."),
+                    _("Line %(n)s: write a law as Title | Article | https://link | YYYY-MM-DD (at most three | per line)."),
                     params={"n": number},
                 )
             parts += [""] * (len(LEGISLATION_PARTS) - len(parts))

@@ -668,7 +668,8 @@ def test_it_lists_every_invalid_answer_by_question_and_saves_none(response_a, fo
             "FP-5.1.a.q2": "x" * 600,
             "FP-5.1.a.q3": "twelve",
             "FP-5.1.a.legislation": "Firearms Act | s. 5 | ftp://example.org\n | art. 3",
-            "FP-5.2.legislation": "A | B | https://example.org | extra",
+            "FP-5.2.legislation": "A | B | https://example.org | 2020-01-31 | extra",
+            "FP-14.legislation": "Arms Act | s. 1 | | 31/01/2020",
             "FP-5.1.a.ta": "needed: no\ncategories: legislative, weapons",
             "FP-5.2.ta": "wanted: yes",
             "FP-14.ta": "needed: yes\npriority: urgent",
@@ -685,7 +686,8 @@ def test_it_lists_every_invalid_answer_by_question_and_saves_none(response_a, fo
         "FP-5.1.a.q3: Enter a number.",
         "FP-5.1.a.explanation: This answer is 1000000 characters long; the limit is 50000.",
         "FP-5.1.a.legislation: “ftp://example.org” is not a web address",
-        "FP-5.2.legislation: Line 1: write a law as Title | Article | https://link",
+        "FP-5.2.legislation: Line 1: write a law as Title | Article | https://link | YYYY-MM-DD",
+        "FP-14.legislation: “31/01/2020” is not a date: write it as YYYY-MM-DD, for example 2020-01-31.",
         "FP-5.1.a.ta: Unknown category: weapons.",
         "FP-5.2.ta: Line 1: start each line with needed:, categories:, priority: or details:",
         "FP-14.ta: Unknown priority: urgent.",
@@ -834,3 +836,56 @@ def test_the_periodic_task_runs_the_cleanup_and_is_scheduled(settings):
     scheduled = [entry for entry in django_settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] == cleanup_offline_uploads.name]
     assert len(scheduled) == 1 and scheduled[0]["schedule"] <= offline.PENDING_MAX_AGE
     assert cleanup_offline_uploads.name in app.tasks
+
+
+# --- Laws cited with a date ------------------------------------------------------------------
+
+
+LAWS = [
+    {"title": "Firearms Act 2020", "article": "s. 5", "link": "https://example.org/act", "date": "2020-01-31"},
+    {"title": "Penal Code", "article": "art. 201", "link": "", "date": "1998-07-01"},
+    {"title": "Old Decree", "article": "", "link": ""},  # stored before dates existed
+]
+
+
+def test_laws_with_a_date_round_trip_and_an_old_value_without_one_is_unchanged(response_a, focal_point_a, version):
+    law = question(version, "FP-5.1.a.legislation")
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.status"): "yes", law: LAWS})
+
+    data = download(response_a)
+    cell = open_book(data)["Answers"].cell(answer_rows(open_book(data))["FP-5.1.a.legislation"], 8).value
+
+    assert cell == (
+        "Firearms Act 2020 | s. 5 | https://example.org/act | 2020-01-31\nPenal Code | art. 201 |  | 1998-07-01\nOld Decree"
+    )
+    assert preview(response_a, focal_point_a, data).changes == []  # as downloaded
+    # Typed again by hand, the same laws are the same answer: nothing to change.
+    assert preview(response_a, focal_point_a, edit(data, {"FP-5.1.a.legislation": cell + "\n"})).changes == []
+
+
+def test_a_date_typed_offline_is_saved_with_the_law(response_a, focal_point_a, version):
+    law = question(version, "FP-5.1.a.legislation")
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.status"): "yes", law: [LAWS[2]]})
+
+    plan = preview(response_a, focal_point_a, edit(download(response_a), {
+        "FP-5.1.a.legislation": "Old Decree | | | 1975-12-01\nArms Regulation | r. 4 | https://example.org/r",
+    }))
+    apply(response_a, focal_point_a, plan)
+
+    assert stored(response_a)["FP-5.1.a.legislation"] == (
+        [{"title": "Old Decree", "article": "", "link": "", "date": "1975-12-01"},
+         {"title": "Arms Regulation", "article": "r. 4", "link": "https://example.org/r"}],
+        2,
+    )
+
+
+@pytest.mark.parametrize("date", ["31/01/2020", "2020-02-30", "2020-1-5", "tomorrow", "=TODAY()"])
+def test_a_malformed_date_in_a_cell_is_refused_by_question_and_saves_nothing(response_a, focal_point_a, version, date):
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.status"): "yes",
+                                     question(version, "FP-5.1.a.legislation"): [LAWS[0]]})
+    data = edit(download(response_a), {"FP-5.1.a.legislation": f"Firearms Act 2020 | s. 5 | | {date}", "FP-5.2.q1": "yes"})
+
+    problems = refused(response_a, focal_point_a, data)
+
+    assert f"FP-5.1.a.legislation: “{date}” is not a date: write it as YYYY-MM-DD" in problems
+    assert stored(response_a)["FP-5.1.a.legislation"] == ([LAWS[0]], 1)
