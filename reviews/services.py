@@ -4,6 +4,7 @@ answers, and background jobs. Views, commands and tasks only call these."""
 from __future__ import annotations
 
 import datetime
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from parties.models import State, TreatyStatus
 from parties.permissions import roles_of
@@ -237,10 +239,23 @@ def job_request(*, kind: str, params: dict, by) -> JobRequest:
             job = Job.objects.create(kind=kind, params=params, dedupe_key=key, requested_by=by)
     except IntegrityError:
         return JobRequest(Job.objects.get(dedupe_key=key, status__in=Job.ACTIVE), False)
+    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+    return JobRequest(job, True)
+
+
+def job_enqueue(*, job_id: int) -> bool:
+    """Hand a job to the broker (after commit). A broker that cannot take it (Redis
+    down) must not fail the request that asked for it, whose job row is committed:
+    the job stays queued and the stalled-job sweep (jobs_requeue_stalled, run by
+    beat) sends it again once Redis is back (tests/ops/test_faults.py)."""
     from .tasks import run_job  # tasks import services; import here to keep the cycle one-way
 
-    run_job.delay_on_commit(job.pk)
-    return JobRequest(job, True)
+    try:
+        run_job.delay(job_id)
+    except BrokerUnavailable:
+        logging.getLogger(__name__).warning("broker unreachable: job %s stays queued for the stalled-job sweep", job_id)
+        return False
+    return True
 
 
 def job_claim(*, job_id: int) -> Job | None:
