@@ -99,6 +99,9 @@ def tagged(path: str, phase: str) -> str:
 
 
 def article_path(fx, number: int) -> str:
+    """Article ``number``'s answering page; 0: the whole cluster on one page."""
+    if number == 0:
+        return f"/responses/{fx['response']}/articles/"
     return f"/responses/{fx['response']}/articles/{number}/"
 
 
@@ -516,8 +519,16 @@ def cmd_report(access_log: str) -> None:
         rows.append((f"2'. Article {r['article']} ({r['questions']} questions: the most of cluster I), {r['n']} serial GETs",
                      f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms ({srv('m2-big')}; page {r['bytes'] / 1024:.0f} KiB)",
                      "≤ 30 ms", verdict(r["p99_ms"] <= 30), "m2-big"))
-    rows.append(("4. A page with a whole cluster (~150 questions)",
-                 "not measurable yet: no whole-cluster page", "—", "n/a", ""))
+    w = wrk_result("m4-cluster")
+    if w:
+        rows.append(("4. The whole cluster I on one page (160 questions, all answered), 8 connections (wrk)",
+                     f"**{w['rps']:.0f} req/s**, p50 {w['p50_ms']:.1f} ms, p99 {w['p99_ms']:.1f} ms ({srv('m4-cluster')})",
+                     "≥ 230 req/s", verdict(w["rps"] >= 230), "m4-cluster"))
+    w = wrk_result("m4-cluster-static")
+    if w:
+        rows.append(("4. …the same HTML as a static file (gunicorn + WhiteNoise), 8 connections (wrk)",
+                     f"{w['rps']:.0f} req/s, p50 {w['p50_ms']:.1f} ms, p99 {w['p99_ms']:.1f} ms ({srv('m4c')})",
+                     "—", "info", "m4-cluster-static"))
     w = wrk_result("m2-conc")
     if w:
         rows.append(("4. Biggest existing page, article 5, at 8 connections (wrk)",

@@ -169,6 +169,9 @@ mkdir -p "$STATIC_ROOT/bench"
 measure m2 client get 5 200 m2 "$STATIC_ROOT/bench/article-5.html"
 measure m2-big client get 3 50 m2-big "" 10
 run_wrk m2-conc 10 "— (compare with 4.)" get "/responses/$("$VENV_PYTHON" -c "import json; print(json.load(open('$RESULTS/fixture.json'))['response'])")/articles/5/?bench=m2-conc" "$RESULTS/wrk-auth.txt"
+log "4. the whole cluster on one page (all 160 answers), its HTML saved for the static baseline"
+measure m4-cluster-get client get 0 20 m4-cluster-get "$STATIC_ROOT/bench/cluster.html" 10
+run_wrk m4-cluster 10 "≥ 230 req/s" get "/responses/$("$VENV_PYTHON" -c "import json; print(json.load(open('$RESULTS/fixture.json'))['response'])")/articles/?bench=m4-cluster" "$RESULTS/wrk-auth.txt"
 measure queries django_side queries
 measure costs django_side costs
 
@@ -204,6 +207,7 @@ log "4. static baseline: article 5's HTML as a static file (gunicorn restarted s
 stop_gunicorn
 start_gunicorn
 run_wrk m4-static 10 "comparison with article 5 at 8 clients" get "/static/bench/article-5.html?bench=m4"
+run_wrk m4-cluster-static 10 "comparison with the whole-cluster page" get "/static/bench/cluster.html?bench=m4c"
 stop_gunicorn
 
 # ---- summary -----------------------------------------------------------------------------------

@@ -69,18 +69,37 @@ def forget_version_rows() -> None:
     _cache().clear()
 
 
-def page_answers(response: Response, questions: list[Question]) -> dict[int, Answer]:
+def page_answers(response: Response, questions: list[Question], only: set[int] | None = None) -> dict[int, Answer]:
+    """The answers of these questions (of ``only`` among them), with their editors."""
+    ids = [q.pk for q in questions if only is None or q.pk in only]
     return {
         a.question_id: a
-        for a in Answer.objects.filter(response=response, question_id__in=[q.pk for q in questions]).select_related(
-            "updated_by"
-        )
+        for a in Answer.objects.filter(response=response, question_id__in=ids).select_related("updated_by")
+    }
+
+
+@dataclass(frozen=True)
+class AnswerVersion:
+    """What a block's key needs of an answer, read without building the answer."""
+
+    pk: int
+    revision: int
+
+
+def page_answer_versions(response: Response, questions: list[Question]) -> dict[int, AnswerVersion]:
+    article_ids = {q.article_id for q in questions}
+    rows = Answer.objects.filter(response=response)
+    if len(article_ids) == 1:  # an article page; the cluster page reads them all (no IN list of 160 ids)
+        rows = rows.filter(question__article_id=next(iter(article_ids)))
+    return {
+        question_id: AnswerVersion(pk=pk, revision=revision)
+        for question_id, pk, revision in rows.values_list("question_id", "pk", "revision")
     }
 
 
 @dataclass
 class PageBlocks:
-    provisions: list[dict]  # {"provision": Provision, "article": Article, "fields": [{"question", "html"}]}
+    provisions: list[dict]  # {"provision": Provision, "article_id": int, "html": the blocks of its questions}
     revisions_json: str
 
 
@@ -88,7 +107,7 @@ def _evidence_token(panel: AnswerEvidencePanel) -> str:
     return ",".join(f"{link.pk}.{link.evidence_id}.{link.evidence.revision}" for link in panel.links)
 
 
-def _block_key(*, question: Question, response: Response, answer: Answer | None, panel, can_edit: bool, lang: str) -> str:
+def _block_key(*, question: Question, response: Response, answer: Answer | AnswerVersion | None, panel, can_edit: bool, lang: str) -> str:
     answer_part = f"{answer.pk}.{answer.revision}" if answer else "-"
     return f"b{BLOCK_FORMAT}:{lang}:{int(can_edit)}:{response.pk}:{question.pk}:{answer_part}:{_evidence_token(panel)}"
 
@@ -124,7 +143,7 @@ def render_blocks(
     request,
     response: Response,
     questions: list[Question],
-    answers: dict[int, Answer],
+    answers: dict[int, Answer] | None,
     can_edit: bool,
     all_questions: list[Question] | None = None,
     bound_form: ArticleAnswerForm | None = None,
@@ -133,7 +152,9 @@ def render_blocks(
     request (no context processors: nothing in a block depends on who asks beyond
     ``can_edit`` and the language, which are in the key). ``bound_form``: a posted form to
     show (with its values and errors), rendered whole and not cached.
-    ``all_questions``: where the condition targets may be (defaults to ``questions``)."""
+    ``all_questions``: where the condition targets may be (defaults to ``questions``).
+    ``answers``: the full answers when the caller has them (a posted form); otherwise
+    only their versions are read, and the full answers of the blocks not in the cache."""
     panels = answer_evidence(response=response, questions=questions)
     by_id = {q.pk: q for q in (all_questions or questions)}
     template = get_template(BLOCK_TEMPLATE)
@@ -145,9 +166,10 @@ def render_blocks(
             )
     else:
         lang = get_language() or ""
+        versions = answers if answers is not None else page_answer_versions(response, questions)
         keys = {
             q.pk: _block_key(
-                question=q, response=response, answer=answers.get(q.pk), panel=panels[q.pk], can_edit=can_edit, lang=lang
+                question=q, response=response, answer=versions.get(q.pk), panel=panels[q.pk], can_edit=can_edit, lang=lang
             )
             for q in questions
         }
@@ -155,6 +177,8 @@ def render_blocks(
         missing = [q for q in questions if keys[q.pk] not in cached]
         fresh = {}
         if missing:
+            if answers is None:
+                answers = page_answers(response, questions, only={q.pk for q in missing})
             form = ArticleAnswerForm(questions=missing, answers=answers)
             for item in _items(questions=missing, answers=answers, form=form, panels=panels, by_id=by_id):
                 block = template.render({"item": item, "response": response, "can_edit": can_edit})
@@ -162,14 +186,18 @@ def render_blocks(
             _cache().set_many(fresh)
         for q in questions:
             html[q.pk] = mark_safe(cached.get(keys[q.pk]) or fresh[keys[q.pk]])
+    # The blocks of a provision joined here: the page template then outputs one
+    # string per provision instead of one per question.
     provisions: list[dict] = []
     for q in questions:
         if not provisions or provisions[-1]["provision"].pk != q.provision_id:
-            provisions.append({"provision": q.provision, "article_id": q.article_id, "fields": []})
-        provisions[-1]["fields"].append({"question": q, "html": html[q.pk]})
+            provisions.append({"provision": q.provision, "article_id": q.article_id, "blocks": []})
+        provisions[-1]["blocks"].append(html[q.pk])
+    for provision in provisions:
+        provision["html"] = mark_safe("\n".join(provision.pop("blocks")))
     revisions = (
         bound_form["revisions"].value()
         if bound_form is not None
-        else json.dumps({q.code: answers[q.pk].revision for q in questions if q.pk in answers})
+        else json.dumps({q.code: versions[q.pk].revision for q in questions if q.pk in versions})
     )
     return PageBlocks(provisions=provisions, revisions_json=revisions)

@@ -138,10 +138,11 @@ def _answering_page(request, response, article):
         raise PermissionDenied
     articles = answer_page.version_articles(response.version_id)
     questions = answer_page.page_questions(response.version_id, article)
-    answers = answer_page.page_answers(response, questions)
+    answers = None  # a GET reads only the answers whose blocks are not in the cache
     conflicts = []
     bound = None
     if request.method == "POST":
+        answers = answer_page.page_answers(response, questions)
         bound = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
         unknown = bound.unknown_codes()
         if unknown:
