@@ -46,7 +46,7 @@ from urllib.parse import quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -762,7 +762,16 @@ def _linked_response_ids(evidence_id: int) -> set[int]:
 
 
 def _lock_response_ids(ids: Iterable[int]) -> None:
-    list(Response.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk").values_list("pk", flat=True))
+    """SHARE-lock these responses until commit: a submission (FOR UPDATE) waits for
+    the change and the change for a submission in flight, while saves of answers
+    (which share the lock too) go on. Django's select_for_update has no FOR SHARE,
+    hence the SQL; SQLite (one writer at a time) needs no lock."""
+    ids = sorted(ids)
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Response._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR SHARE", [ids])
+        cursor.fetchall()
 
 
 def _lock_for_change(*, evidence: Evidence, by) -> Evidence:
