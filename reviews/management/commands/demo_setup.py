@@ -10,8 +10,9 @@ from parties.models import Membership, State
 from questionnaire.models import Cluster, Response
 from questionnaire.services import response_submit
 from reviews.demo import answer_all_required, answer_technical_assistance
-from reviews.models import Review, ReviewCycle
+from reviews.models import Review, ReviewCycle, ReviewGroup
 from reviews.services import cycle_launch
+from reviews.services_workflow import experts_appoint, focal_point_appoint, review_groups_draw
 
 DEMO_PASSWORD = "review-demo-2026"
 UNDER_REVIEW = ["GHA", "MEX", "ALB", "KEN", "ARG", "ITA"]
@@ -42,6 +43,17 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(user=user, state=state, role=role, is_active=True)
         return user
 
+    def _workflow(self, secretariat, cycle, mexico_review, fp_mexico, reviewer):
+        """The three review groups, and Mexico's review with its focal point and the
+        reviewer appointed as expert (the rest shows as next steps and reminders)."""
+        if not ReviewGroup.objects.exists():
+            review_groups_draw(first_year=2020, seed="demo", by=secretariat)
+        if not mexico_review.focal_points.exists():
+            focal_point_appoint(review=mexico_review, state=mexico_review.state, user=fp_mexico, by=secretariat)
+        slot = mexico_review.assignments.get(slot="same_group")
+        if not slot.expert_appointments.exists():
+            experts_appoint(assignment=slot, users=[reviewer], by=secretariat)
+
     def _demo(self):
         states = {s.iso3: s for s in State.objects.filter(iso3__in=UNDER_REVIEW)}
         ghana, mexico = states["GHA"], states["MEX"]
@@ -62,7 +74,9 @@ class Command(BaseCommand):
             answer_technical_assistance(mexico_review.response, fp_mexico)
             response_submit(response=mexico_review.response, by=fp_mexico)
         reviewing = mexico_review.assignments.select_related("reviewing_state").get(slot="same_group").reviewing_state
-        self._user(f"reviewer.{reviewing.iso2.lower()}@demo.test", "Rafael", "Reviewer", Role.REVIEWER, reviewing)
+        reviewer = self._user(f"reviewer.{reviewing.iso2.lower()}@demo.test", "Rafael", "Reviewer", Role.REVIEWER,
+                              reviewing)
+        self._workflow(secretariat, cycle, mexico_review, fp_mexico, reviewer)
         other = mexico_review.assignments.select_related("reviewing_state").get(slot="other_group").reviewing_state
         return [
             ("secretariat@demo.test", "secretariat: cycles, draw, jobs and reports"),
