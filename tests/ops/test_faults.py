@@ -151,10 +151,14 @@ def result_files(media: Path) -> list[Path]:
     return sorted(p for p in (media / "jobs").rglob("*") if p.is_file()) if (media / "jobs").exists() else []
 
 
-def test_a_report_whose_worker_is_killed_completes_once_after_a_restart(stack, review_a, focal_point_a, secretariat):
+@pytest.mark.parametrize("killed", ["worker", "pool process"])
+def test_a_report_whose_worker_is_killed_completes_once_after_a_restart(killed, stack, review_a, focal_point_a, secretariat):
+    """``worker``: the whole worker (solo pool) is SIGKILLed; ``pool process``: only
+    the prefork child running the report is (what the kernel's OOM killer does),
+    as in the deployment (prefork, docker-compose.yml)."""
     fill_required(review_a.response, focal_point_a)
     response_submit(response=review_a.response, by=focal_point_a)
-    slow = stack.worker(slow=True)
+    slow = stack.worker(slow=True, pool="solo" if killed == "worker" else "prefork")
     staff = Browser(stack.url, secretariat)
     staff.get(reverse("reviews:jobs"))
     status, body, _ = staff.post(reverse("reviews:job_create"), {"kind": Job.Kind.CLUSTER_REPORT, "cycle": review_a.cycle_id})
@@ -163,7 +167,14 @@ def test_a_report_whose_worker_is_killed_completes_once_after_a_restart(stack, r
     wait_until(lambda: Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, progress=10).exists(), 30,
                "the report to start", slow.log_path)
 
-    slow.kill()  # SIGKILL in the middle of the report: no clean-up, no ack
+    if killed == "worker":
+        slow.kill()  # SIGKILL in the middle of the report: no clean-up, no ack
+    else:
+        children = subprocess.run(["pgrep", "-P", str(slow.process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 1, children
+        os.kill(int(children[0]), 9)
+        time.sleep(3)  # the worker notices its lost child
+        slow.kill()
 
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING and job.attempts == 1
