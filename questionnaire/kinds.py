@@ -40,9 +40,10 @@ class TACategory(models.TextChoices):
 
 
 class TAPriority(models.TextChoices):
-    HIGH = "high", _("High")
-    MEDIUM = "medium", _("Medium")
-    LOW = "low", _("Low")
+    # Adjectives agree with "priority" in many languages: a context for translators.
+    HIGH = "high", pgettext_lazy("priority", "High")
+    MEDIUM = "medium", pgettext_lazy("priority", "Medium")
+    LOW = "low", pgettext_lazy("priority", "Low")
 
 
 IMPLEMENTATION_CHOICES = [("yes", _("Yes")), ("no", _("No")), ("partially", _("Partially"))]
