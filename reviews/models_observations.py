@@ -219,3 +219,21 @@ class FinalDocument(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("reviews:final_document", args=[self.pk])
+
+
+def observations_agreement_missing(review: Review) -> list[str]:
+    """Why the review's list of observations is not agreed yet: the workflow's
+    check before a review becomes "agreed" (registered below)."""
+    from django.utils.translation import gettext
+
+    statuses = list(Observation.objects.filter(review=review).values_list("status", flat=True))
+    if not statuses:
+        return [gettext("The list of observations is empty.")]
+    waiting = sum(1 for s in statuses if s != Observation.Status.AGREED)
+    if waiting:
+        return [gettext("%(n)s observation(s) not yet agreed by the three States.") % {"n": waiting}]
+    return []
+
+
+if observations_agreement_missing not in getattr(Review, "agreement_checks", [observations_agreement_missing]):
+    Review.agreement_checks.append(observations_agreement_missing)

@@ -80,7 +80,7 @@ def threads_by_question(review: Review, question_ids: list[int]) -> dict[int, li
     threads = defaultdict(list)
     for thread in (
         Thread.objects.filter(review=review, question_id__in=question_ids)
-        .select_related("created_by")
+        .select_related("created_by", "assignee")
         .prefetch_related(Prefetch("comments", queryset=Comment.objects.select_related("author", "author_state")))
     ):
         threads[thread.question_id].append(thread)

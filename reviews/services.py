@@ -306,8 +306,14 @@ def job_execute(*, job_id: int) -> Job | None:
     job = job_claim(job_id=job_id)
     if job is None:
         return None
-    content, filename = build_job_result(job, progress=lambda p: job_progress(job=job, percent=p))
-    job_finish(job=job, content=content, filename=filename)
+    if job.kind == Job.Kind.FINAL_DOCUMENTS:
+        # Records its FinalDocument versions in the transaction that finishes the job.
+        from .documents import final_documents_execute
+
+        final_documents_execute(job=job, progress=lambda p: job_progress(job=job, percent=p))
+    else:
+        content, filename = build_job_result(job, progress=lambda p: job_progress(job=job, percent=p))
+        job_finish(job=job, content=content, filename=filename)
     job.refresh_from_db()
     return job
 

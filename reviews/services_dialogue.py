@@ -45,13 +45,19 @@ def thread_url(thread: Thread) -> str:
 # --- Notifications ----------------------------------------------------------------
 
 
-def unread_cache_key(user_id: int) -> str:
-    return f"reviews:notifications-unread:{user_id}"
+def unread_cache_key(user) -> str:
+    # The account's creation time makes the key unique to that account, also when
+    # ids are reused (a database rebuilt behind the same cache).
+    joined = int(user.date_joined.timestamp() * 1_000_000) if getattr(user, "date_joined", None) else 0
+    return f"reviews:notifications-unread:{user.pk}:{joined}"
 
 
-def _forget_unread(user_ids) -> None:
-    ids = list(user_ids)
-    transaction.on_commit(lambda: cache.delete_many([unread_cache_key(i) for i in ids]))
+def _forget_unread(users) -> None:
+    """Drop the cached counts now and again after the commit (a page read between
+    the two may have cached the count before the change)."""
+    keys = [unread_cache_key(u) for u in users]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def focal_points_of(state_id: int):
@@ -64,15 +70,15 @@ def focal_points_of(state_id: int):
 
 def notify(*, recipients, kind: str, review: Review, by, thread: Thread | None = None, observation=None) -> list[Notification]:
     """In-app notifications for ``recipients`` (never for the actor himself)."""
-    seen: set[int] = set()
+    seen: dict[int, object] = {}
     rows = []
     for user in recipients:
         if user is None or user.pk == by.pk or user.pk in seen or not user.is_active:
             continue
-        seen.add(user.pk)
+        seen[user.pk] = user
         rows.append(Notification(recipient=user, kind=kind, review=review, thread=thread, observation=observation, actor=by))
     Notification.objects.bulk_create(rows)
-    _forget_unread(seen)
+    _forget_unread(seen.values())
     return rows
 
 
@@ -109,7 +115,7 @@ def notification_mark_read(*, user, notification_ids: list[int] | None = None) -
     if notification_ids is not None:
         rows = rows.filter(pk__in=notification_ids)
     changed = rows.update(read_at=timezone.now())
-    _forget_unread([user.pk])
+    _forget_unread([user])
     return changed
 
 
@@ -117,7 +123,7 @@ def unread_count(user) -> int:
     """The number in the navigation: cached per user, forgotten when it changes."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    key = unread_cache_key(user.pk)
+    key = unread_cache_key(user)
     count = cache.get(key)
     if count is None:
         count = Notification.objects.filter(recipient=user, read_at__isnull=True).count()

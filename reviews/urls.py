@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -19,9 +19,9 @@ urlpatterns = [
     path("<int:pk>/deadlines/", views.deadline_extend, name="deadline_extend"),
     path("<int:pk>/", views.review_detail, name="review"),
     path("<int:pk>/articles/<int:number>/", views.review_article, name="article"),
-    path("<int:pk>/questions/<str:code>/threads/", views.thread_create, name="thread_create"),
-    path("threads/<int:pk>/comments/", views.comment_create, name="comment_create"),
-    path("threads/<int:pk>/resolve/", views.thread_resolve, name="thread_resolve"),
+    # The dialogue on answers, and the observations, summary and final documents.
+    path("", include("reviews.urls_dialogue")),
+    path("", include("reviews.urls_observations")),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/new/", views.job_create, name="job_create"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),

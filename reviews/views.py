@@ -49,6 +49,7 @@ from .models import (
     Step,
 )
 from .permissions import get_assignment_for_user, get_job_for_user, get_review_for_user, get_thread_for_user
+from .views_dialogue import article_dialogue_context
 
 
 def _require_perm(user, perm: str) -> None:
@@ -481,60 +482,10 @@ def review_article(request, pk: int, number: int):
             "can_reply": request.user.has_perm("reviews.reply", review),
             "thread_form": ThreadForm(),
             "comment_form": CommentForm(),
+            # What changed in each discussed answer, assignees, the revise link (views_dialogue).
+            **article_dialogue_context(request.user, review, rows),
         },
     )
-
-
-@login_required
-@require_POST
-def thread_create(request, pk: int, code: str):
-    review = get_review_for_user(request.user, pk, "reviews.comment")
-    question = get_object_or_404(Question, version_id=review.response.version_id, code=code)
-    form = ThreadForm(request.POST)
-    if form.is_valid():
-        try:
-            services.thread_start(
-                review=review, question=question, kind=form.cleaned_data["kind"], body=form.cleaned_data["body"], by=request.user
-            )
-        except services.ReviewError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, _("Your comment is posted; the State under review will see it."))
-    else:
-        messages.error(request, _("The comment was not posted: %(errors)s") % {"errors": form.errors.as_text()})
-    return redirect(f"{review_article_url(review, question)}#q-{question.code}")
-
-
-def review_article_url(review, question) -> str:
-    return reverse("reviews:article", kwargs={"pk": review.pk, "number": question.article.number})
-
-
-@login_required
-@require_POST
-def comment_create(request, pk: int):
-    thread = get_thread_for_user(request.user, pk, "reviews.view_review")
-    form = CommentForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("The reply was not posted: %(errors)s") % {"errors": form.errors.as_text()})
-    else:
-        try:
-            services.comment_add(thread=thread, body=form.cleaned_data["body"], by=request.user)
-        except services.ReviewError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, _("Your reply is posted."))
-    return redirect(f"{review_article_url(thread.review, thread.question)}#q-{thread.question.code}")
-
-
-@login_required
-@require_POST
-def thread_resolve(request, pk: int):
-    thread = get_thread_for_user(request.user, pk, "reviews.comment")
-    try:
-        services.thread_resolve(thread=thread, by=request.user)
-    except services.ReviewError as exc:
-        messages.error(request, str(exc))
-    return redirect(f"{review_article_url(thread.review, thread.question)}#q-{thread.question.code}")
 
 
 @login_required

@@ -8,6 +8,8 @@ Personas (each fixture returns the *User*; ``user.memberships.get()`` is its rol
 - ``reviewer``: reviewer for the State that ``review_a`` assigns to review A in the
   other-group slot; ``unassigned_reviewer``: reviewer for a party State that is
   not assigned to ``review_a``;
+- ``observer_a``: observer designated by ``state_a`` (read-only);
+  ``observer_of_reviewer``: observer designated by the reviewer's State;
 - ``secretariat``: secretariat staff (no State); ``anonymous``: not signed in.
 
 Data:
@@ -175,6 +177,19 @@ def unassigned_reviewer(review_a, parties):
     assigned = set(review_a.assignments.values_list("reviewing_state_id", flat=True))
     state = next(s for s in parties[2:] if s.pk not in assigned)  # neither A nor B
     return _person(Role.REVIEWER, state, first_name="Ugo", last_name="Unassigned")
+
+
+@pytest.fixture
+def observer_a(state_a):
+    """An observer designated by State A: reads A's reviews once submitted, never writes."""
+    return _person(Role.OBSERVER, state_a, first_name="Olga", last_name="Observer")
+
+
+@pytest.fixture
+def observer_of_reviewer(review_a):
+    """An observer designated by the State that reviews A in the other-group slot."""
+    assignment = review_a.assignments.get(slot=ReviewerAssignment.Slot.OTHER_GROUP)
+    return _person(Role.OBSERVER, assignment.reviewing_state, first_name="Otto", last_name="Onlooker")
 
 
 # --- Responses and reviews ---------------------------------------------------------

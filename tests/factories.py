@@ -182,3 +182,38 @@ def six_months_from(day: datetime.date) -> datetime.date:
     from reviews.services import add_months
 
     return add_months(day, 6)
+
+
+# --- The list of observations and the summary (reviews/services_observations.py) ---------
+
+
+def review_to_drafting_observations(review, reviewer):
+    """Move a submitted review on to "observations being drafted", as its reviewer
+    does through the workflow (written feedback, then dialogue)."""
+    from reviews.models import Review
+    from reviews.services_workflow import review_transition
+
+    for to in (Review.Status.WRITTEN_FEEDBACK, Review.Status.DIALOGUE, Review.Status.DRAFTING_OBSERVATIONS):
+        review = review_transition(review=Review.objects.get(pk=review.pk), to=to, by=reviewer)
+    return review
+
+
+def second_reviewer(review):
+    """A reviewer (expert) of the same-group reviewing State of ``review``."""
+    from parties.models import Membership
+    from reviews.models import ReviewerAssignment
+
+    assignment = review.assignments.get(slot=ReviewerAssignment.Slot.SAME_GROUP)
+    return MembershipFactory(
+        role=Membership.Role.REVIEWER, state=assignment.reviewing_state, user__first_name="Sven", user__last_name="Second"
+    ).user
+
+
+def agree_by_all(observation, people):
+    """Each of ``people`` records its State's agreement on ``observation``."""
+    from reviews.models import Observation
+    from reviews.services_observations import observation_agree
+
+    for person in people:
+        observation = observation_agree(observation=Observation.objects.select_related("review").get(pk=observation.pk), by=person)
+    return observation

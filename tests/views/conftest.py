@@ -27,6 +27,16 @@ from questionnaire.models import Answer, Response, ResponseSnapshot
 from questionnaire.services import response_submit
 from reviews import services as review_services
 from reviews.models import Comment, Job, Review, ReviewCycle, ReviewerAssignment, Thread
+from reviews.models import (
+    FinalDocument,
+    Notification,
+    Observation,
+    ObservationAgreement,
+    ObservationComment,
+    Summary,
+    SummaryClearance,
+    SummaryComment,
+)
 from tests.factories import MINI, fill_required, make_questionnaire
 
 PERSONAS = (
@@ -37,6 +47,7 @@ PERSONAS = (
     "reviewer",
     "unassigned_reviewer",
     "secretariat",
+    "observer_a",
 )
 LOGIN_URL = "/accounts/login/"
 
@@ -215,9 +226,18 @@ def db_fingerprint() -> dict[str, list]:
         "cycles": list(ReviewCycle.objects.order_by("pk").values_list("pk", "year", "draw_seed")),
         "reviews": list(Review.objects.order_by("pk").values_list("pk", "status")),
         "assignments": list(ReviewerAssignment.objects.order_by("pk").values_list("pk", "reviewing_state_id")),
-        "threads": list(Thread.objects.order_by("pk").values_list("pk", "status")),
+        "threads": list(Thread.objects.order_by("pk").values_list("pk", "status", "assignee_id")),
         "comments": list(Comment.objects.order_by("pk").values_list("pk", "body")),
         "jobs": list(Job.objects.order_by("pk").values_list("pk", "status", "result_name")),
+        # The dialogue's notifications, the observations and the summary (reviews/models_observations.py).
+        "notifications": list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
+        "observations": list(Observation.objects.order_by("pk").values_list("pk", "status", "kind", "text")),
+        "agreements": list(ObservationAgreement.objects.order_by("pk").values_list("pk", "state_id")),
+        "observation_comments": list(ObservationComment.objects.order_by("pk").values_list("pk", "body")),
+        "summaries": list(Summary.objects.order_by("pk").values_list("pk", "status", "text")),
+        "clearances": list(SummaryClearance.objects.order_by("pk").values_list("pk", "state_id")),
+        "summary_comments": list(SummaryComment.objects.order_by("pk").values_list("pk", "body")),
+        "final_documents": list(FinalDocument.objects.order_by("pk").values_list("pk", "version", "sha256")),
     }
 
 
@@ -229,3 +249,53 @@ def assignment_a(response_a, focal_point_a, contributor_a):
 
     article = Article.objects.get(version_id=response_a.version_id, number=5)
     return article_assign(response=response_a, article=article, assignee=contributor_a, by=focal_point_a)
+
+
+# --- Observations, summary and final documents of A's review (tests/views/test_observation_views.py) ---
+
+
+@pytest.fixture
+def observation_a(submitted_a, review_a, reviewer, version):
+    """A draft observation on article 5 of A's review, by the reviewer, once the
+    review has moved on to "observations being drafted"."""
+    from questionnaire.models import Article
+    from reviews.services_observations import observation_create
+    from tests.factories import review_to_drafting_observations
+
+    review_to_drafting_observations(fresh_review(review_a), reviewer)
+    review = fresh_review(review_a)
+    return observation_create(
+        review=review,
+        article=Article.objects.get(version=version, number=5),
+        kind="gap",
+        text="No offence covers the conversion of blank-firing weapons.",
+        by=reviewer,
+    )
+
+
+@pytest.fixture
+def summary_a(observation_a, review_a, focal_point_a, reviewer):
+    """A's observation agreed by the three States, the review agreed, the summary drafted."""
+    from reviews.services_observations import summary_save
+    from reviews.services_workflow import review_transition
+    from tests.factories import agree_by_all, second_reviewer
+
+    agree_by_all(observation_a, [focal_point_a, reviewer, second_reviewer(review_a)])
+    review_transition(review=fresh_review(review_a), to=Review.Status.AGREED, by=focal_point_a)
+    return summary_save(review=fresh_review(review_a), text="Arcadia criminalizes most conduct.", by=reviewer)
+
+
+@pytest.fixture
+def final_document_a(summary_a, review_a, focal_point_a, reviewer, secretariat, django_capture_on_commit_callbacks):
+    """The summary cleared and finalized, and version 1 of the final documents built."""
+    from reviews.models import FinalDocument, Summary
+    from reviews.services_observations import final_documents_request, summary_clear, summary_finalize
+
+    same_group = review_a.assignments.get(slot=ReviewerAssignment.Slot.SAME_GROUP).reviewing_state
+    expert_b = Membership.objects.get(role=Membership.Role.REVIEWER, state=same_group, is_active=True).user
+    for person in (focal_point_a, reviewer, expert_b):
+        summary_clear(summary=Summary.objects.select_related("review").get(pk=summary_a.pk), by=person)
+    summary_finalize(summary=Summary.objects.select_related("review").get(pk=summary_a.pk), by=secretariat)
+    with django_capture_on_commit_callbacks(execute=True):
+        final_documents_request(review=fresh_review(review_a), by=secretariat)
+    return FinalDocument.objects.filter(review=review_a, kind="summary", format="pdf").get()

@@ -118,9 +118,9 @@ def secretariat_only(expect=OK, others=FORBIDDEN) -> dict[str, Expect | AnyOf]:
 # reviewers included (they read through reviews/*).
 RESPONSE_DRAFT = signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK)
 RESPONSE_SUBMITTED = signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK, secretariat=OK)
-# A's review: the State under review, its assigned reviewers and the secretariat.
+# A's review: the State under review (its observers too), its assigned reviewers and the secretariat.
 REVIEW_VISIBLE = signed_in(
-    NOT_FOUND, focal_point_a=OK, contributor_a=OK, reviewer=OK, secretariat=OK
+    NOT_FOUND, focal_point_a=OK, contributor_a=OK, reviewer=OK, secretariat=OK, observer_a=OK
 )
 
 
@@ -520,7 +520,8 @@ ACCESS: dict[str, Rule] = {
                 "GET",
                 DRAFT,
                 signed_in(
-                    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN
+                    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN,
+                    observer_a=FORBIDDEN,
                 ),
             ),
             Case("GET", SUBMITTED, REVIEW_VISIBLE),
@@ -534,7 +535,8 @@ ACCESS: dict[str, Rule] = {
                 "POST",
                 DRAFT,
                 signed_in(
-                    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN
+                    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN,
+                    observer_a=FORBIDDEN,
                 ),
                 _thread_post,
             ),
@@ -547,6 +549,7 @@ ACCESS: dict[str, Rule] = {
                     contributor_a=FORBIDDEN,
                     reviewer=done(to_review_article),
                     secretariat=FORBIDDEN,
+                    observer_a=FORBIDDEN,
                 ),
                 _thread_post,
             ),
@@ -565,6 +568,7 @@ ACCESS: dict[str, Rule] = {
                     contributor_a=done(to_review_article),
                     reviewer=done(to_review_article),
                     secretariat=FORBIDDEN,
+                    observer_a=FORBIDDEN,
                 ),
                 _reply_post,
             ),
@@ -583,6 +587,7 @@ ACCESS: dict[str, Rule] = {
                     contributor_a=FORBIDDEN,
                     reviewer=done(to_review_article),
                     secretariat=FORBIDDEN,
+                    observer_a=FORBIDDEN,
                 ),
             ),
         ),
@@ -804,6 +809,181 @@ ACCESS.update(
 )
 
 
+# --- The dialogue (reviews/urls_dialogue.py) and the observations, summary and final
+# documents (reviews/urls_observations.py). Observers (observer_a) read what the
+# review's people read once submitted, and are refused every POST (403).
+
+
+def to_observations(ctx) -> str:
+    return reverse("reviews:observations", args=[ctx.review.pk])
+
+
+def to_thread(ctx) -> str:
+    return reverse("reviews:article", args=[ctx.review.pk, 5]) + f"#thread-{ctx.thread.pk}"
+
+
+def _with(ctx, fixture: str, url: str) -> str:
+    """``url``, once the fixture exists (only after the submission: before it, none can)."""
+    if ctx.response.status == SUBMITTED:
+        getattr(ctx, fixture)
+    return url
+
+
+# Visible review, no answers to read before submission: 403 to its people, 404 to others.
+READ_BEFORE_SUBMISSION = signed_in(
+    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, reviewer=FORBIDDEN, secretariat=FORBIDDEN,
+    observer_a=FORBIDDEN,
+)
+# A write by the review's people who may not make it: 403; outsiders 404.
+REFUSED_TO_VISIBLE = READ_BEFORE_SUBMISSION
+
+
+def _refused_but(**allowed) -> dict:
+    refused = {p: FORBIDDEN for p in ("focal_point_a", "contributor_a", "reviewer", "secretariat", "observer_a")}
+    return signed_in(NOT_FOUND, **(refused | allowed))
+
+
+ACCESS.update(
+    {
+        "reviews:review_threads": Rule(
+            lambda ctx: reverse("reviews:review_threads", args=[ctx.review.pk]) + "?article=5&status=open",
+            (Case("GET", DRAFT, READ_BEFORE_SUBMISSION), Case("GET", SUBMITTED, REVIEW_VISIBLE)),
+        ),
+        "reviews:my_threads": Rule(
+            lambda ctx: reverse("reviews:my_threads") + "?status=open",
+            (Case("GET", DRAFT, signed_in(OK)), Case("GET", SUBMITTED, signed_in(OK))),
+        ),
+        "reviews:thread_assign": Rule(
+            lambda ctx: reverse("reviews:thread_assign", args=[ctx.thread.pk]),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case(
+                    "POST",
+                    SUBMITTED,
+                    _refused_but(focal_point_a=done(to_thread), contributor_a=done(to_thread), reviewer=done(to_thread)),
+                    lambda ctx: {"assignee": str(ctx.contributor.pk)},
+                ),
+            ),
+        ),
+        "reviews:notifications": Rule(
+            lambda ctx: reverse("reviews:notifications"), (Case("GET", SUBMITTED, signed_in(OK)),)
+        ),
+        "reviews:notifications_read": Rule(
+            lambda ctx: reverse("reviews:notifications_read"),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                # Only one's own notifications (test_dialogue_views checks others' stay unread).
+                Case("POST", SUBMITTED, signed_in(done("/reviews/notifications/"))),
+            ),
+        ),
+        "reviews:observations": Rule(
+            lambda ctx: _with(ctx, "observation", to_observations(ctx)),
+            (Case("GET", DRAFT, READ_BEFORE_SUBMISSION), Case("GET", SUBMITTED, REVIEW_VISIBLE)),
+        ),
+        "reviews:observation_create": Rule(
+            lambda ctx: reverse("reviews:observation_create", args=[ctx.review.pk]),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case("POST", DRAFT, REFUSED_TO_VISIBLE, lambda ctx: {"article": "5", "kind": "gap", "text": "Matrix."}),
+                Case(
+                    "POST",
+                    SUBMITTED,
+                    _refused_but(reviewer=done(to_observations)),
+                    lambda ctx: {"article": "5", "kind": "gap", "text": "Matrix."},
+                ),
+            ),
+        ),
+        "reviews:observation_edit": Rule(
+            lambda ctx: reverse("reviews:observation_edit", args=[ctx.observation.pk]),
+            (
+                Case("GET", SUBMITTED, _refused_but(reviewer=OK)),
+                Case(
+                    "POST",
+                    SUBMITTED,
+                    _refused_but(reviewer=done(to_observations)),
+                    lambda ctx: {"kind": "gap", "text": "Edited in the matrix."},
+                ),
+            ),
+        ),
+        "reviews:observation_comment": Rule(
+            lambda ctx: reverse("reviews:observation_comment", args=[ctx.observation.pk]),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case(
+                    "POST",
+                    SUBMITTED,
+                    _refused_but(
+                        focal_point_a=done(to_observations), contributor_a=done(to_observations), reviewer=done(to_observations)
+                    ),
+                    lambda ctx: {"body": "A comment from the matrix."},
+                ),
+            ),
+        ),
+        "reviews:observation_agree": Rule(
+            lambda ctx: reverse("reviews:observation_agree", args=[ctx.observation.pk]),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case("POST", SUBMITTED, _refused_but(focal_point_a=done(to_observations), reviewer=done(to_observations))),
+            ),
+        ),
+        "reviews:observation_history": Rule(
+            lambda ctx: reverse("reviews:observation_history", args=[ctx.observation.pk]),
+            (Case("GET", SUBMITTED, REVIEW_VISIBLE),),
+        ),
+        "reviews:summary_save": Rule(
+            lambda ctx: _with(ctx, "summary", reverse("reviews:summary_save", args=[ctx.review.pk])),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case("POST", DRAFT, REFUSED_TO_VISIBLE, lambda ctx: {"text": "Matrix."}),
+                Case("POST", SUBMITTED, _refused_but(reviewer=done(to_observations)), lambda ctx: {"text": "Matrix."}),
+            ),
+        ),
+        "reviews:summary_comment": Rule(
+            lambda ctx: _with(ctx, "summary", reverse("reviews:summary_comment", args=[ctx.review.pk])),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case(
+                    "POST",
+                    SUBMITTED,
+                    _refused_but(
+                        focal_point_a=done(to_observations), contributor_a=done(to_observations), reviewer=done(to_observations)
+                    ),
+                    lambda ctx: {"body": "A comment from the matrix."},
+                ),
+            ),
+        ),
+        "reviews:summary_clear": Rule(
+            lambda ctx: _with(ctx, "summary", reverse("reviews:summary_clear", args=[ctx.review.pk])),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case("POST", SUBMITTED, _refused_but(focal_point_a=done(to_observations), reviewer=done(to_observations))),
+            ),
+        ),
+        "reviews:summary_finalize": Rule(
+            lambda ctx: _with(ctx, "summary", reverse("reviews:summary_finalize", args=[ctx.review.pk])),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                # Not cleared yet: the secretariat is told so, nothing changes.
+                Case("POST", SUBMITTED, _refused_but(secretariat=Expect(302, to_observations))),
+            ),
+        ),
+        "reviews:final_documents_build": Rule(
+            lambda ctx: reverse("reviews:final_documents_build", args=[ctx.review.pk]),
+            (
+                Case("GET", SUBMITTED, signed_in(NOT_ALLOWED)),
+                Case("POST", DRAFT, REFUSED_TO_VISIBLE),
+                # No finalized summary: the secretariat is told so, nothing queued.
+                Case("POST", SUBMITTED, _refused_but(secretariat=Expect(302, to_observations))),
+            ),
+        ),
+        "reviews:final_document": Rule(
+            lambda ctx: reverse("reviews:final_document", args=[ctx.final_document.pk]),
+            (Case("GET", SUBMITTED, REVIEW_VISIBLE),),
+        ),
+    }
+)
+
+
 # --- The URL patterns of the project ------------------------------------------------
 
 
@@ -891,6 +1071,9 @@ class LazyContext:
         "state_b": "state_b",
         "contributor": "contributor_a",
         "assignment": "assignment_a",
+        "observation": "observation_a",
+        "summary": "summary_a",
+        "final_document": "final_document_a",
     }
 
     def __init__(self, request):
