@@ -383,10 +383,13 @@ def evidence_delete(request: HttpRequest, pk: int) -> HttpResponse:
             deleted = ev.evidence_delete(evidence=evidence, by=request.user, base_revision=revision)
         except ev.EvidenceFrozen as exc:
             return _refused_frozen(request, evidence, str(exc))
-        except ev.EvidenceRefused as exc:
+        except ev.EvidenceStale as exc:
             # Edited since the confirmation page was shown: confirm what it is now.
             messages.error(request, str(exc))
             return redirect("questionnaire:evidence_delete", pk=evidence.pk)
+        except ev.EvidenceRefused as exc:  # deleted meanwhile by someone else
+            messages.error(request, str(exc))
+            return _to_library(evidence)
         messages.success(
             request,
             ngettext(

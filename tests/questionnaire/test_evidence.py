@@ -680,3 +680,17 @@ def test_only_the_states_answering_people_edit_or_delete_its_entries(
         with pytest.raises(PermissionDenied):
             ev.evidence_delete(evidence=cited, by=outsider, base_revision=1)
     assert _row(cited) == before
+
+
+def test_a_change_to_an_entry_deleted_meanwhile_is_refused_with_a_message(state_a, focal_point_a, contributor_a):
+    cited = ev.evidence_cite(state=state_a, citation=ev.CitationData(title="Arms Act"), by=focal_point_a).evidence
+    loaded = Evidence.objects.get(pk=cited.pk)  # what the other person's page loaded
+    ev.evidence_delete(evidence=cited, by=focal_point_a, base_revision=1)
+
+    for change in (
+        lambda: ev.evidence_update(evidence=loaded, by=contributor_a, changes=ev.EvidenceChanges(title="X"), base_revision=1),
+        lambda: ev.evidence_delete(evidence=loaded, by=contributor_a, base_revision=1),
+    ):
+        with pytest.raises(ev.EvidenceRefused, match="no longer in your State's library"):
+            change()
+    assert not Evidence.objects.exists()
