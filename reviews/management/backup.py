@@ -177,6 +177,8 @@ def backup(*, output: Path, alias: str = "default") -> dict:
     output = Path(output)
     if output.exists():
         raise BackupError(f"{output} exists already; choose another name")
+    if not output.parent.is_dir():
+        raise BackupError(f"the folder {output.parent} does not exist")
     media_root = Path(settings.MEDIA_ROOT)
     partial = output.with_name(output.name + ".partial")
     with tempfile.TemporaryDirectory(prefix="fp-backup-") as work:
@@ -334,6 +336,8 @@ def _restore_media(archive: tarfile.TarFile, manifest: dict, root: Path) -> int:
 
 def restore(*, archive_path: Path, force: bool = False, alias: str = "default") -> Restored:
     engine = _engine(alias)
+    if not Path(archive_path).is_file():
+        raise BackupError(f"{archive_path} is not a file")
     try:
         archive = tarfile.open(archive_path, "r:")
     except (tarfile.TarError, OSError) as exc:

@@ -266,6 +266,13 @@ def test_a_foreign_or_damaged_archive_is_refused_and_nothing_is_written(populate
     assert not (tmp_path / "escaped.txt").exists()
 
 
+def test_a_missing_archive_or_folder_is_a_clear_refusal(transactional_db, tmp_path):
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("restore", str(tmp_path / "nowhere.tar"), stdout=io.StringIO())
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("backup", output=tmp_path / "no" / "such" / "b.tar", stdout=io.StringIO())
+
+
 def test_a_backup_never_overwrites_an_archive(populated, tmp_path):
     archive = make_backup(tmp_path)
     before = archive.read_bytes()
