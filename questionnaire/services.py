@@ -82,6 +82,38 @@ def _lock_for_answering(response_id: int) -> tuple[str, int]:
     return row
 
 
+_ANSWER_FIELDS = [f for f in Answer._meta.concrete_fields]
+
+
+def _lock_answers(*, response_id: int, question_ids: list[int]) -> dict[int, Answer]:
+    """The answers of these questions, locked FOR UPDATE in question order.
+
+    On PostgreSQL one line of SQL and ``from_db`` (with the JSON value decoded as the
+    field does): this runs on every autosave, and building the same query with the
+    ORM costs several times the query itself."""
+    queryset = Answer.objects.filter(response_id=response_id, question_id__in=question_ids).order_by("question_id")
+    if connection.vendor != "postgresql":
+        return {a.question_id: a for a in queryset.select_for_update()}
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _ANSWER_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {Answer._meta.db_table} WHERE response_id = %s AND question_id = ANY(%s) "
+            "ORDER BY question_id FOR UPDATE",
+            [response_id, list(question_ids)],
+        )
+        rows = cursor.fetchall()
+    names = [f.attname for f in _ANSWER_FIELDS]
+    value_at = names.index("value")
+    value_field = Answer._meta.get_field("value")
+    answers = {}
+    for row in rows:
+        row = list(row)
+        row[value_at] = value_field.from_db_value(row[value_at], None, connection)
+        answer = Answer.from_db(connection.alias, names, row)
+        answers[answer.question_id] = answer
+    return answers
+
+
 @dataclass(frozen=True)
 class SaveOutcome:
     saved: list[Question]
@@ -113,12 +145,7 @@ def answers_save_detailed(
     # The answer rows are locked (in question order, so that two whole-page saves
     # never deadlock): two saves of the same answer take turns and the second one
     # sees the first one's revision.
-    current = {
-        a.question_id: a
-        for a in Answer.objects.filter(response_id=response.pk, question_id__in=[q.pk for q in values])
-        .order_by("question_id")
-        .select_for_update()
-    }
+    current = _lock_answers(response_id=response.pk, question_ids=[q.pk for q in values])
     changed: list[tuple[Question, Any]] = []
     conflicts: list[Conflict] = []
     for question, value in values.items():

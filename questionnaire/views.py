@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
@@ -274,18 +275,43 @@ def answer_autosave(request, pk: int, code: str):
 
 
 def _status(request, question, state: str, *, answer=None, revision=None, status: int = 200, **context):
-    return render(
-        request,
-        "questionnaire/_save_status.html",
-        {
-            "question": question,
-            "state": state,
-            "revision": revision if revision is not None else (answer.revision if answer else 0),
-            "answer": answer,
-            **context,
-        },
-        status=status,
-    )
+    """The status line under an answer after an autosave, with the revision the next
+    save starts from. Built in Python, not from a template: it is the response of
+    every autosave (the same msgids as a template's blocktranslate, so the catalog
+    is shared)."""
+    revision = revision if revision is not None else (answer.revision if answer else 0)
+    parts = [format_html('<input type="hidden" name="rev-{}" value="{}">', question.code, revision)]
+    if state == "saved":
+        parts.append(format_html('<span class="text-success">{}</span>', _("Saved at %(time)s") % {"time": time_format(context["saved_at"], "H:i")}))
+    elif state == "unchanged":
+        saved = _("Saved at %(time)s") % {"time": time_format(timezone.localtime(answer.updated_at), "H:i")} if answer else ""
+        parts.append(format_html('<span class="text-body-secondary">{}</span>', saved))
+    elif state == "invalid":
+        parts.append(format_html('<span class="text-danger" role="alert">{} {}</span>', _("Not saved:"), " ".join(context["errors"])))
+    elif state == "locked":
+        parts.append(
+            format_html(
+                '<span class="text-danger" role="alert">{}</span>',
+                _("Not saved: this response has been submitted and can no longer be changed."),
+            )
+        )
+    elif state == "conflict":
+        conflict = context["conflict"]
+        parts.append(
+            format_html(
+                '<span class="text-danger d-block" role="alert">{}</span>'
+                '<span class="answer-text d-block border rounded p-2 my-1">{}</span>'
+                '<span class="d-block small">{}</span>',
+                _("Not saved: %(who)s changed this answer at %(when)s. Their version:")
+                % {"who": conflict.changed_by, "when": time_format(timezone.localtime(conflict.changed_at), "H:i")},
+                context["theirs"] or "—",
+                _(
+                    "Your text is still in the field. Edit it again or save the page to keep yours; "
+                    "reload the page to take theirs."
+                ),
+            )
+        )
+    return HttpResponse("".join(parts), status=status)
 
 
 @login_required
