@@ -336,3 +336,38 @@ def test_answers_save_as_they_are_typed_and_retry_after_a_failure(open_page, dem
     )
     # The dropped request is the only error the page logged: no CSP violation.
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
+
+
+# --- 7. The whole cluster on one page ---------------------------------------------------
+
+
+def test_the_whole_cluster_answers_on_one_page(open_page, demo):
+    from questionnaire.models import Answer
+
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    page.goto(f"/responses/{demo.ghana_response}/articles/5/")
+    page.get_by_role("link", name="All articles on one page").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("All articles of")
+    expect(page.get_by_role("heading", level=2, name=re.compile(r"^Article 14\."))).to_be_visible()
+
+    # Answers of two articles save as they are typed, each on its own.
+    provision(page, "1(1)").get_by_label(EXPLANATION_PROMPT).fill("Definitions follow the Protocol.")
+    provision(page, "14").get_by_label(EXPLANATION_PROMPT).fill("Training with UNODC.")
+    for ref in ("1(1)", "14"):
+        expect(provision(page, ref).get_by_text(re.compile(r"^Saved at \d\d:\d\d$"))).to_be_visible(timeout=15_000)
+    # Follow-up questions follow their status on this page too.
+    section = provision(page, "5(1)(b)")
+    status_group(section).get_by_role("radio", name="No", exact=True).check()
+    expect(section.get_by_label(CHALLENGES_PROMPT)).to_be_visible()
+
+    saved = dict(
+        Answer.objects.filter(response_id=demo.ghana_response, question__code__endswith=".explanation")
+        .values_list("question__provision__ref", "value")
+    )
+    assert saved["1(1)"] == "Definitions follow the Protocol."
+    assert saved["14"] == "Training with UNODC."
+    # Reopened, the page shows what was saved (from its cache of question blocks, renewed by the save).
+    page.reload()
+    expect(provision(page, "14").get_by_label(EXPLANATION_PROMPT)).to_have_value("Training with UNODC.")
+    assert_no_console_errors(page)
