@@ -48,6 +48,10 @@ class CycleLaunchForm(forms.Form):
     max_reviews_per_state = forms.IntegerField(
         label=_("Reviews one State carries at most in the cycle"), min_value=1, max_value=20
     )
+    language = forms.ChoiceField(
+        label=_("Language of the reviews"), choices=settings.LANGUAGES, required=False,
+        help_text=_("The final documents are produced in this language."),
+    )
 
     PERIODS = (
         "focal_point_due_weeks",

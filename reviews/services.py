@@ -117,13 +117,15 @@ def cycle_launch(
     launch_date: datetime.date | None = None,
     group=None,
     periods: dict[str, int] | None = None,
+    language: str | None = None,
 ) -> ReviewCycle:
     """Open a review cycle: draw the reviewing States, create a review and a draft
     response (due six months after launch) for each State under review.
 
     ``periods`` overrides the cycle's deadlines and cap (CYCLE_PERIODS; the
-    defaults come from the settings); ``group`` is the review group launched. The
-    draw goes on record as a DrawEvent."""
+    defaults come from the settings); ``group`` is the review group launched;
+    ``language`` the language its reviews are conducted in (default: the site's).
+    The draw goes on record as a DrawEvent."""
     _require(roles_of(by).secretariat)
     if not states:
         raise ReviewError(_("Choose at least one State to review."))
@@ -141,6 +143,9 @@ def cycle_launch(
     } | {k: v for k, v in (periods or {}).items() if v is not None}
     if set(periods) - set(CYCLE_PERIODS) or any(int(v) < 1 for v in periods.values()):
         raise ReviewError(_("Each period of the cycle is a whole number of at least one."))
+    language = language or settings.LANGUAGE_CODE
+    if language not in dict(settings.LANGUAGES):
+        raise ReviewError(_("Unknown language."))
     seed = seed or secrets.token_hex(8)
     pairs = draw_preview(cluster=cluster, states=states, seed=seed, cap=periods["max_reviews_per_state"])
     launch_date = launch_date or timezone.localdate()
@@ -160,7 +165,7 @@ def cycle_launch(
         response = response_get_or_create(state=state, version=version, due_date=due)
         if Review.objects.filter(response=response).exists():
             raise ReviewError(_("%(state)s is already under review for this questionnaire.") % {"state": state.name})
-        review = Review.objects.create(cycle=cycle, state=state, response=response)
+        review = Review.objects.create(cycle=cycle, state=state, response=response, language=language)
         pair = pairs[state.pk]
         assignments += [
             ReviewerAssignment(review=review, reviewing_state_id=pair.same_group, slot=ReviewerAssignment.Slot.SAME_GROUP),

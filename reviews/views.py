@@ -78,6 +78,7 @@ def cycle_launch(request):
                 seed=form.cleaned_data["seed"] or None,
                 group=form.cleaned_data["group"],
                 periods=form.periods(),
+                language=form.cleaned_data["language"] or None,
                 by=request.user,
             )
         except services.DrawRefused as exc:

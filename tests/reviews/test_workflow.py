@@ -536,3 +536,12 @@ def test_it_lets_a_reviewing_state_appoint_only_its_own_reviewers_as_experts(rev
     workflow.expert_release(appointment=made[0], by=leader)
     with pytest.raises(ReviewError, match="released already"):
         workflow.expert_release(appointment=made[0], by=leader)
+
+
+def test_it_launches_the_reviews_in_the_language_chosen(parties, version, secretariat):
+    cycle = cycle_launch(cluster=version.cluster, year=2026, states=parties[:2], by=secretariat, seed="l", language="fr")
+
+    assert set(cycle.reviews.values_list("language", flat=True)) == {"fr"}
+    with pytest.raises(ReviewError, match="Unknown language"):
+        cycle_launch(cluster=version.cluster, year=2027, states=parties[:2], by=secretariat, seed="l", language="xx")
+    assert ReviewCycle.objects.count() == 1

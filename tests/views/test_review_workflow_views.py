@@ -359,3 +359,31 @@ def test_it_keeps_a_new_state_outside_any_group_out_of_a_group_filter(as_user, s
     page = as_user(secretariat).get(reverse("reviews:overview"), {"group": groups[0].pk})
 
     assert all(r.review.state != newcomer for r in page.context["rows"])
+
+
+def test_it_renders_the_cycle_page_and_the_workload_in_the_same_queries_whatever_the_draw(
+    secretariat, review_a, parties, version
+):
+    client = client_for(secretariat)
+
+    def count(url):
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    cycle_url = reverse("reviews:cycle", args=[review_a.cycle_id])
+    small = count(cycle_url), count(reverse("reviews:workload"))
+    big_cycle = cycle_launch(cluster=version.cluster, year=2027, states=parties[1:6], by=secretariat, seed="b")
+    for review in big_cycle.reviews.all():
+        workflow.reviewer_redraw(assignment=other_slot(review), by=secretariat, reason="r", seed=str(review.pk))
+    big = count(reverse("reviews:cycle", args=[big_cycle.pk])), count(reverse("reviews:workload"))
+
+    assert small == big, f"one review: {small}; five reviews redrawn: {big}"
+
+
+def test_it_launches_a_cycle_in_the_language_chosen(as_user, secretariat, parties, version):
+    as_user(secretariat).post(reverse("reviews:cycle_launch"), {"cluster": version.cluster_id, "year": 2027,
+                                                                "states": [parties[0].pk], "language": "es"})
+
+    assert Review.objects.get().language == "es"
