@@ -204,3 +204,70 @@ def test_it_renders_the_secretariats_home_in_the_same_queries_however_many_cycle
     assert small == big, f"one cycle: {small} queries; {1 + len(real_versions)} cycles: {big}"
     with django_assert_max_num_queries(SECRETARIAT_HOME_BUDGET):
         client.get(reverse("home"))
+
+
+# --- The dialogue lists and the observations page (reviews/views_dialogue.py, views_observations.py) ---
+
+# measured: 8 (the request's session, user and roles; the review and its 2 prefetches; the page of
+# threads with their State, article, people and comment counts; the articles to filter by)
+THREAD_LIST_BUDGET = 8
+# measured: 6 (the request's 3; the page of threads, the States and the article numbers to filter by)
+MY_THREADS_BUDGET = 6
+# measured: 14 (the request's 3; the review's 3; the articles, the observations with their comments and
+# agreements, the summary, what keeps the summary from starting, the final documents)
+OBSERVATIONS_BUDGET = 14
+
+
+def _many_threads(review, reviewer, focal_point, version, n_questions: int):
+    review = fresh_review(review)
+    asked = [q for q in Question.objects.filter(version=version).order_by("order") if question_was_asked(response=review.response, question=q)]
+    start_threads(review, asked[:n_questions], reviewer, focal_point)
+    return asked
+
+
+def test_it_lists_threads_in_the_same_queries_however_many(
+    reviewer, focal_point_a, review_a, submitted_a, version, django_assert_max_num_queries
+):
+    client = client_for(reviewer)
+    review_url = reverse("reviews:review_threads", args=[review_a.pk])
+    mine_url = reverse("reviews:my_threads")
+    _many_threads(review_a, reviewer, focal_point_a, version, 1)
+    small_review, small_mine = queries(client, review_url), queries(client, mine_url)
+
+    _many_threads(review_a, reviewer, focal_point_a, version, 12)
+    assert Thread.objects.filter(review=review_a).count() >= 10
+
+    assert queries(client, review_url) == small_review
+    assert queries(client, mine_url) == small_mine
+    with django_assert_max_num_queries(THREAD_LIST_BUDGET):
+        client.get(review_url)
+    with django_assert_max_num_queries(MY_THREADS_BUDGET):
+        client.get(mine_url)
+
+
+def test_it_renders_the_observations_page_in_the_same_queries_however_many(
+    reviewer, focal_point_a, contributor_a, review_a, submitted_a, version, django_assert_max_num_queries
+):
+    from questionnaire.models import Article
+    from reviews.services_observations import observation_agree, observation_comment, observation_create
+
+    client = client_for(reviewer)
+    url = reverse("reviews:observations", args=[review_a.pk])
+    articles = list(Article.objects.filter(version=version))
+
+    def add(n: int) -> None:
+        for i in range(n):
+            o = observation_create(
+                review=fresh_review(review_a), article=articles[i % len(articles)], kind="gap", text=f"Gap {i}.", by=reviewer
+            )
+            o.review = fresh_review(review_a)
+            observation_comment(observation=o, body="We see it differently.", by=contributor_a)
+            observation_agree(observation=o, by=focal_point_a)
+
+    add(1)
+    small = queries(client, url)
+    add(15)
+
+    assert queries(client, url) == small
+    with django_assert_max_num_queries(OBSERVATIONS_BUDGET):
+        client.get(url)
