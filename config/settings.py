@@ -116,14 +116,10 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Rendered question blocks of the answering pages (questionnaire/answer_page.py):
-# per process on purpose, keyed by the versions of what they show, never stale.
-CACHES["answer_blocks"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "answer-blocks",
-    "TIMEOUT": 6 * 60 * 60,
-    "OPTIONS": {"MAX_ENTRIES": env.int("ANSWER_BLOCK_CACHE_ENTRIES", default=20_000)},
-}
+# Rendered question blocks of the answering pages kept per process
+# (questionnaire/answer_page.py), keyed by the versions of what they show, never
+# stale; about 3 KB each.
+ANSWER_BLOCK_CACHE_ENTRIES = env.int("ANSWER_BLOCK_CACHE_ENTRIES", default=20_000)
 
 AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",

@@ -8,9 +8,9 @@ evidence attached (each entry's revision), and who looks (may they edit, in
 which language). So a block, once rendered, is kept under a key made of exactly
 those, and a page whose answers did not change is assembled from the cache
 instead of being rendered again; a save makes a new revision and therefore a new
-key, never a stale block. The cache is local to the process ("answer_blocks" in
-settings.CACHES): nothing to invalidate across machines, emptied by a restart
-(which a new release of code or translations implies).
+key, never a stale block. The cache is local to the process (BlockCache, at most
+settings.ANSWER_BLOCK_CACHE_ENTRIES blocks): nothing to invalidate across
+machines, emptied by a restart (which a new release of code or translations implies).
 
 A page that shows a posted form (its errors, a conflict) is rendered whole and
 not cached.
@@ -19,11 +19,14 @@ not cached.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import caches
+from django.conf import settings
 from django.template.loader import get_template
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -39,8 +42,44 @@ BLOCK_TEMPLATE = "questionnaire/_question_block.html"
 BLOCK_FORMAT = 1
 
 
-def _cache():
-    return caches["answer_blocks"]
+class BlockCache:
+    """A bounded least-recently-used map of rendered blocks, in this process.
+
+    Not Django's LocMemCache: that one validates every key character by character
+    and pickles every value, which for the 160 blocks of a cluster page costs more
+    than the page's queries; the blocks are immutable strings and need neither."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._blocks: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()  # gthread workers share the process
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        found = {}
+        with self._lock:
+            for key in keys:
+                block = self._blocks.get(key)
+                if block is not None:
+                    self._blocks.move_to_end(key)
+                    found[key] = block
+        return found
+
+    def set_many(self, blocks: dict[str, str]) -> None:
+        with self._lock:
+            self._blocks.update(blocks)
+            while len(self._blocks) > self.max_entries:
+                self._blocks.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._blocks.clear()
+
+
+_blocks = BlockCache(max_entries=settings.ANSWER_BLOCK_CACHE_ENTRIES)
+
+
+def _cache() -> BlockCache:
+    return _blocks
 
 
 # Published versions never change: their articles and questions are kept per process.
@@ -99,7 +138,7 @@ def page_answer_versions(response: Response, questions: list[Question]) -> dict[
 
 @dataclass
 class PageBlocks:
-    provisions: list[dict]  # {"provision": Provision, "article_id": int, "html": the blocks of its questions}
+    html: SafeString  # the sections of the page: provisions with their questions' blocks
     revisions_json: str
 
 
@@ -147,12 +186,14 @@ def render_blocks(
     can_edit: bool,
     all_questions: list[Question] | None = None,
     bound_form: ArticleAnswerForm | None = None,
+    whole_cluster: bool = False,
 ) -> PageBlocks:
     """The page's blocks grouped by provision. Blocks are rendered without the
     request (no context processors: nothing in a block depends on who asks beyond
     ``can_edit`` and the language, which are in the key). ``bound_form``: a posted form to
     show (with its values and errors), rendered whole and not cached.
     ``all_questions``: where the condition targets may be (defaults to ``questions``).
+    ``whole_cluster``: the page shows every article (each under its own heading).
     ``answers``: the full answers when the caller has them (a posted form); otherwise
     only their versions are read, and the full answers of the blocks not in the cache."""
     panels = answer_evidence(response=response, questions=questions)
@@ -186,18 +227,51 @@ def render_blocks(
             _cache().set_many(fresh)
         for q in questions:
             html[q.pk] = mark_safe(cached.get(keys[q.pk]) or fresh[keys[q.pk]])
-    # The blocks of a provision joined here: the page template then outputs one
-    # string per provision instead of one per question.
-    provisions: list[dict] = []
+    # The sections of the page joined here, in Python: the page template outputs
+    # one string instead of looping over a cluster's fifty provisions.
+    sections: list[str] = []
+    current_provision = current_article = None
+    articles = {a.pk: a for a in version_articles(response.version_id)} if whole_cluster else {}
     for q in questions:
-        if not provisions or provisions[-1]["provision"].pk != q.provision_id:
-            provisions.append({"provision": q.provision, "article_id": q.article_id, "blocks": []})
-        provisions[-1]["blocks"].append(html[q.pk])
-    for provision in provisions:
-        provision["html"] = mark_safe("\n".join(provision.pop("blocks")))
+        if q.provision_id != current_provision:
+            if current_provision is not None:
+                sections.append("</section>")
+            if whole_cluster and q.article_id != current_article:
+                sections.append(_article_heading(articles[q.article_id]))
+            sections.append(_provision_heading(q.provision, level=3 if whole_cluster else 2))
+            current_provision, current_article = q.provision_id, q.article_id
+        sections.append(html[q.pk])
+    if current_provision is not None:
+        sections.append("</section>")
     revisions = (
         bound_form["revisions"].value()
         if bound_form is not None
         else json.dumps({q.code: versions[q.pk].revision for q in questions if q.pk in versions})
     )
-    return PageBlocks(provisions=provisions, revisions_json=revisions)
+    return PageBlocks(html=mark_safe("\n".join(sections)), revisions_json=revisions)
+
+
+def _article_heading(article: Article) -> str:
+    return format_html(
+        '<h2 class="h3 mt-4 border-bottom pb-1" id="article-{}">{}. {}</h2>',
+        article.number,
+        _("Article %(n)s") % {"n": article.number},
+        article.title,
+    )
+
+
+def _provision_heading(provision, *, level: int) -> str:
+    """The opening of a provision's section: heading (with its obligation) and summary."""
+    key = ("provision", provision.pk, level, get_language())
+    if key not in _VERSION_ROWS:
+        _VERSION_ROWS[key] = format_html(
+            '<section class="mb-4" aria-labelledby="prov-{code}"><h{level} class="h4" id="prov-{code}">{title} '
+            '<span class="badge text-bg-light border obligation">{obligation}</span></h{level}>'
+            '<p class="text-body-secondary">{summary}</p>',
+            code=provision.code,
+            level=level,
+            title=_("Article %(ref)s") % {"ref": provision.ref},
+            obligation=provision.get_obligation_display(),
+            summary=provision.summary,
+        )
+    return _VERSION_ROWS[key]

@@ -182,7 +182,13 @@ def _answering_page(request, response, article):
         else:
             messages.error(request, _("Nothing was saved: please correct the answers marked below."))
     blocks = answer_page.render_blocks(
-        request=request, response=response, questions=questions, answers=answers, can_edit=can_edit, bound_form=bound
+        request=request,
+        response=response,
+        questions=questions,
+        answers=answers,
+        can_edit=can_edit,
+        bound_form=bound,
+        whole_cluster=article is None,
     )
     conflict_rows = []
     for c in conflicts:
@@ -202,9 +208,6 @@ def _answering_page(request, response, article):
         # article, rather than by opening the page (one cache round trip per article).
         presence_touch(response_id=response.pk, article_id=article.pk, user=request.user, force=True)
         others = presence_others(response_id=response.pk, article_id=article.pk, user=request.user)
-    by_article = {a.pk: a for a in articles}
-    for block in blocks.provisions:
-        block["article"] = by_article[block["article_id"]]
     return render(
         request,
         "questionnaire/article_answer.html",
@@ -212,7 +215,7 @@ def _answering_page(request, response, article):
             "response": response,
             "article": article,
             "articles": articles,
-            "provisions": blocks.provisions,
+            "questions_html": blocks.html,
             "revisions_json": blocks.revisions_json,
             "form_errors": bound.non_field_errors() if bound is not None else [],
             "revisions_errors": bound["revisions"].errors if bound is not None else [],
