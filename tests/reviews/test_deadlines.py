@@ -313,3 +313,25 @@ def test_it_tells_nothing_to_someone_without_a_role(launched):
     from tests.factories import UserFactory
 
     assert next_steps(UserFactory()) == []
+
+
+# --- Two runs at once (real PostgreSQL transactions) ---------------------------------------------
+
+
+def test_it_sends_each_reminder_once_when_two_runs_race(transactional_db, review_a, focal_point_a):
+    """Two beat schedulers (or a task redelivered while the first still runs): the
+    unique ReminderSent row lets only one of them send each reminder."""
+    from django.db import connection
+
+    from tests.questionnaire.test_concurrency import race
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL (make test)")
+    day = review_a.cycle.launch_date + datetime.timedelta(days=8)  # 6 days before the focal point is due
+
+    outcomes = race(lambda: workflow.reminders_send(today=day), lambda: workflow.reminders_send(today=day))
+
+    assert all(isinstance(o, int) for o in outcomes), outcomes
+    to_focal_point = [m for m in mail.outbox if focal_point_a.email in m.to]
+    assert sum(outcomes) == ReminderSent.objects.count() >= 1
+    assert len(to_focal_point) == 1
