@@ -135,8 +135,33 @@ class Redis:
         )
         wait_until(self.ping, 20, "redis-server to answer", self.home / "redis.log")
 
+    def pause(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel, never answered (a hung server)."""
+        os.kill(self.process.pid, 19)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, 18)
+
+    def refuse_clients(self) -> None:
+        """Redis keeps running and keeps its data, but drops every client and
+        refuses new ones (a network cut): one admin connection holds the only slot."""
+        self._admin = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        self._command(b"CONFIG SET maxclients 1\r\n", b"+OK")
+        self._command(b"CLIENT KILL TYPE normal SKIPME yes\r\n", b":")
+
+    def accept_clients(self) -> None:
+        self._command(b"CONFIG SET maxclients 10000\r\n", b"+OK")
+        self._admin.close()
+
+    def _command(self, command: bytes, expected: bytes) -> None:
+        self._admin.sendall(command)
+        reply = self._admin.recv(256)
+        assert reply.startswith(expected), reply
+
     def stop(self) -> None:
         if self.process is not None:
+            if self.process.poll() is None:
+                self.resume()
             stop(self.process)
             self.process = None
         wait_until(lambda: not self.ping(), 10, "redis-server to stop")

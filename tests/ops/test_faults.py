@@ -254,3 +254,62 @@ def test_the_app_recovers_from_a_postgresql_restart_without_restarting(
     finally:
         web.stop()
 
+
+
+@pytest.fixture
+def cache_on_own_redis(settings, own_redis, monkeypatch):
+    """The test process's default cache and cached_db sessions on the test's Redis."""
+    from config import cache as resilient
+
+    monkeypatch.setattr(resilient, "SKIP_SECONDS", 0.5)
+    resilient._stale.clear()
+    resilient._state["skip_until"] = 0.0
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": own_redis.url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    yield own_redis
+    resilient._stale.clear()
+
+
+def test_a_session_ended_while_redis_is_unreachable_does_not_come_back(transactional_db, cache_on_own_redis, focal_point_a):
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(focal_point_a.pk)
+    session.save()  # in the database and in Redis
+    key = session.session_key
+    assert SessionStore(session_key=key).load()[SESSION_KEY] == str(focal_point_a.pk)
+
+    cache_on_own_redis.refuse_clients()  # unreachable, but keeping its data
+    session.flush()  # signing out: the database row goes, the Redis entry cannot
+    assert SessionStore(session_key=key).load() == {}
+
+    cache_on_own_redis.accept_clients()
+    time.sleep(0.6)
+    # Redis answers again with the old entry still in it: it is deleted before
+    # anything is read, so the session stays ended.
+    assert SessionStore(session_key=key).load() == {}
+    from django.core.cache import cache
+
+    assert cache.get(f"django.contrib.sessions.cached_db{key}") is None
+
+
+def test_a_hung_redis_costs_one_timeout_not_one_per_call(transactional_db, cache_on_own_redis):
+    from django.core.cache import cache
+
+    cache.set("note", "kept")
+    cache_on_own_redis.pause()  # SIGSTOP: connections accepted by the kernel, never answered
+    started = time.monotonic()
+    for _ in range(20):
+        assert cache.get("note") is None
+    assert time.monotonic() - started < 3  # one socket timeout (1 s), then misses
+    cache_on_own_redis.resume()
+    time.sleep(0.6)
+    assert cache.get("note") == "kept"
