@@ -61,6 +61,7 @@ class Command(BaseCommand):
         fp_ghana = self._user("focal.point.gh@demo.test", "Ama", "Mensah", Role.FOCAL_POINT, ghana)
         self._user("contributor.gh@demo.test", "Kofi", "Owusu", Role.CONTRIBUTOR, ghana)
         fp_mexico = self._user("focal.point.mx@demo.test", "Lucía", "Hernández", Role.FOCAL_POINT, mexico)
+        self._user("observer.mx@demo.test", "Olga", "Observer", Role.OBSERVER, mexico)
         cluster = Cluster.objects.get(instrument__code="firearms_protocol", code="I")
         year = timezone.localdate().year
         cycle = ReviewCycle.objects.filter(cluster=cluster, year=year).first()
@@ -83,6 +84,7 @@ class Command(BaseCommand):
             ("focal.point.gh@demo.test", f"focal point of {ghana.name}: answer and submit cluster I"),
             ("contributor.gh@demo.test", f"contributor of {ghana.name}: drafts answers, cannot submit"),
             ("focal.point.mx@demo.test", f"focal point of {mexico.name}: submitted; replies to reviewers"),
+            ("observer.mx@demo.test", f"observer for {mexico.name}: reads its review, dialogue and observations"),
             (f"reviewer.{reviewing.iso2.lower()}@demo.test",
              f"reviewer for {reviewing.name}: reviews {mexico.name} (other reviewer: {other.name})"),
         ]
