@@ -172,7 +172,13 @@ class OverviewFilterForm(forms.Form):
     group = forms.ModelChoiceField(queryset=ReviewGroup.objects.all(), required=False, label=_("Review group"))
     regional_group = forms.ChoiceField(choices=[("", "—")] + list(State.RegionalGroup.choices), required=False,
                                        label=_("Regional group"))
-    overdue = forms.BooleanField(required=False, label=_("Overdue only"))
+    overdue = forms.BooleanField(required=False, label=_("Overdue only"),
+                                 widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("cluster", "cycle", "group", "regional_group"):
+            self.fields[name].widget.attrs["class"] = "form-select"
 
 
 def people_of(state: State, role: str):

@@ -177,6 +177,7 @@ def next_steps(user, today: datetime.date | None = None) -> list[NextStep]:
     from django.urls import reverse
     from django.utils import timezone
     from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
 
     from .deadlines import deadline_of, experts_missing, focal_points_missing, review_deadlines
     from .models import Step
@@ -208,8 +209,9 @@ def next_steps(user, today: datetime.date | None = None) -> list[NextStep]:
                     add(_("Answer and submit the self-assessment of the %(review)s") % {"review": review},
                         reverse("questionnaire:response", args=[review.response_id]), sa)
                 if review.waiting:
-                    add(_("Reply to %(count)s open thread(s) in the %(review)s") % {"count": review.waiting,
-                                                                                     "review": review}, url)
+                    add(ngettext("Reply to %(count)s open thread in the %(review)s",
+                                 "Reply to %(count)s open threads in the %(review)s", review.waiting)
+                        % {"count": review.waiting, "review": review}, url)
             for assignment in review.assignments.all():
                 state_id = assignment.reviewing_state_id
                 page = reverse("reviews:assignment", args=[assignment.pk])
@@ -238,8 +240,8 @@ def next_steps(user, today: datetime.date | None = None) -> list[NextStep]:
                 add(_("Finalize the %(review)s") % {"review": review}, url)
             overdue += any(d.is_overdue(today) for d in review_deadlines(review))
         if overdue:
-            steps.append(NextStep(_("%(count)s review(s) are overdue") % {"count": overdue}, overview + "?overdue=1",
-                                  None, True))
+            steps.append(NextStep(ngettext("%(count)s review is overdue", "%(count)s reviews are overdue", overdue)
+                                  % {"count": overdue}, overview + "?overdue=on", None, True))
     return sorted(steps, key=lambda s: (s.due is None, s.due or datetime.date.max))
 
 

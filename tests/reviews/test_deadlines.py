@@ -296,7 +296,8 @@ def test_it_tells_the_reviewer_to_give_feedback_once_submitted(launched, focal_p
 
 def test_it_tells_the_secretariat_what_to_confirm_and_what_is_late(launched, secretariat):
     steps = texts(secretariat, datetime.date(2026, 2, 1))
-    assert steps == ["1 review(s) are overdue"]
+    assert steps == ["1 review is overdue"]
+    assert next_steps(secretariat, datetime.date(2026, 2, 1))[0].url == "/reviews/overview/?overdue=on"
 
     review = loaded(launched)
     for state in [review.state] + [a.reviewing_state for a in review.assignments.all()]:
