@@ -270,6 +270,11 @@ def response_submit(*, response: Response, by) -> Response:
     locked.submitted_by = by
     locked.save()
     data = response_document(locked)
+    # The evidence as submitted, inside the copy its SHA-256 covers. A local import:
+    # evidence imports this module.
+    from .evidence import evidence_document_data
+
+    data["evidence"] = evidence_document_data(response=locked)
     data["submitted_at"] = locked.submitted_at.isoformat()
     data["submitted_by"] = by.get_full_name() or by.username
     ResponseSnapshot.objects.create(response=locked, data=data, created_by=by)

@@ -237,3 +237,23 @@ def test_it_moves_the_review_to_submitted_when_the_state_submits(review_a, respo
     response_submit(response=response_a, by=focal_point_a)
 
     assert Review.objects.get(pk=review_a.pk).status == Review.Status.SUBMITTED
+
+
+def test_the_submitted_copy_keeps_the_evidence_of_its_answers(response_a, focal_point_a, version):
+    from questionnaire import evidence
+
+    fill_required(response_a, focal_point_a)
+    q = question(version, "FP-5.1.a.status")
+    evidence.answer_evidence_add(
+        response=response_a, question=q, by=focal_point_a, citation=evidence.CitationData(title="Arms Act 2001")
+    )
+
+    response_submit(response=response_a, by=focal_point_a)
+
+    copy = ResponseSnapshot.objects.get(response=response_a)
+    assert [e["title"] for e in copy.data["evidence"][q.code]] == ["Arms Act 2001"]
+    # The fingerprint covers the evidence too.
+    import hashlib
+    import json
+
+    assert copy.sha256 == hashlib.sha256(json.dumps(copy.data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -206,6 +206,31 @@ def test_it_renders_the_secretariats_home_in_the_same_queries_however_many_cycle
         client.get(reverse("home"))
 
 
+
+# The whole cluster on one page: the same queries as one article (the questions of
+# every article come in the same query), whatever the number of questions.
+CLUSTER_PAGE_BUDGET = ARTICLE_PAGE_BUDGET
+
+
+def test_it_renders_the_whole_cluster_page_in_the_same_queries_whatever_its_size(
+    focal_point_a, state_a, response_a, real_versions, django_assert_max_num_queries
+):
+    big_version = real_versions["I"]
+    assert big_version.questions.count() >= 150
+    real_response = response_get_or_create(state=state_a, version=big_version, due_date=None)
+    fill_required(response_a, focal_point_a)
+    fill_required(real_response, focal_point_a)
+    client = client_for(focal_point_a)
+    small_url = reverse("questionnaire:cluster", args=[response_a.pk])
+    big_url = reverse("questionnaire:cluster", args=[real_response.pk])
+
+    small, big = queries(client, small_url), queries(client, big_url)
+
+    assert small == big, f"mini cluster: {small} queries, real cluster I: {big}"
+    with django_assert_max_num_queries(CLUSTER_PAGE_BUDGET):
+        client.get(big_url)
+
+
 # --- The dialogue lists and the observations page (reviews/views_dialogue.py, views_observations.py) ---
 
 # measured: 8 (the request's session, user and roles; the review and its 2 prefetches; the page of
