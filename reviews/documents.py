@@ -197,7 +197,7 @@ def final_documents_execute(*, job: Job, progress) -> bool:
     review = Review.objects.select_related("state", "cycle__cluster").get(pk=int(job.params["review"]))
     summary = Summary.objects.filter(review=review, status=Summary.Status.FINALIZED).first()
     if summary is None:
-        raise ReviewError("the final documents are built only from a finalized summary")
+        raise ReviewError(_("The final documents are produced once the summary is finalized."))
     version = (FinalDocument.objects.filter(review=review).aggregate(v=Max("version"))["v"] or 0) + 1
     files: list[tuple[str, str, bytes]] = []
     with translation.override(review.language or settings.LANGUAGE_CODE):
@@ -215,7 +215,7 @@ def final_documents_execute(*, job: Job, progress) -> bool:
         Review.objects.select_for_update(of=("self",)).filter(pk=review.pk).first()
         latest = FinalDocument.objects.filter(review=review).aggregate(v=Max("version"))["v"] or 0
         if latest != version - 1:
-            raise ReviewError("another build of these documents finished meanwhile")
+            raise ReviewError(_("Another build of these documents finished meanwhile; ask for a new one."))
         if not job_finish(job=job, content=archive.getvalue(), filename=_filename(review, "documents", version, "zip")):
             return False
         for kind, fmt, content in files:

@@ -69,7 +69,11 @@ def observations(request, pk: int):
     )
     my_state = services.speaks_for(user, review)
     can_draft = user.has_perm("reviews.draft_observations", review)
-    missing = services.observations_agreement_missing(review) if summary is None else []
+    missing = []
+    if summary is None:
+        missing = services.observations_agreement_missing(review)
+        if not missing and review.status != review.Status.AGREED:
+            missing = [_("Then the review is recorded as agreed, on the review's page.")]
     return render(
         request,
         "reviews/observations.html",
