@@ -202,6 +202,8 @@ MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"]}}
 if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = _email_options
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="firearms-review@localhost")
+# The platform's address as people reach it: links in e-mails are absolute.
+SITE_URL = env.str("DJANGO_SITE_URL", default="http://127.0.0.1:8000")
 
 # Security headers. Django's own CSP: no inline script or style anywhere.
 SECURE_CSP = {
