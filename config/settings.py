@@ -246,7 +246,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
 CELERY_TASK_TIME_LIMIT = 15 * 60
 # Must exceed the longest task, or Redis redelivers a running job to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 60 * 60,
+    # A Redis that hangs (or a cut network) must not hold a request that enqueues a
+    # job: the publish gives up after these, the job stays queued for the sweep
+    # (tests/ops/test_faults.py). Above the worker's 1 s BRPOP poll.
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stalled-jobs": {"task": "reviews.tasks.requeue_stalled_jobs", "schedule": 5 * 60},

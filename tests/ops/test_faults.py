@@ -313,3 +313,29 @@ def test_a_hung_redis_costs_one_timeout_not_one_per_call(transactional_db, cache
     cache_on_own_redis.resume()
     time.sleep(0.6)
     assert cache.get("note") == "kept"
+
+
+def test_a_job_asked_for_while_redis_hangs_does_not_hang_the_request(stack, review_a, secretariat):
+    worker = stack.worker()
+    staff = Browser(stack.url, secretariat)
+    staff.get(reverse("reviews:jobs"))
+    stack.redis.pause()  # SIGSTOP: the broker (and cache) accepts connections and never answers
+    started = time.monotonic()
+    try:
+        status, body, _ = staff.post(
+            reverse("reviews:job_create"), {"kind": Job.Kind.CLUSTER_REPORT, "cycle": review_a.cycle_id}, timeout=60
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        stack.redis.resume()
+    assert status == 302, body[:2000]
+    assert elapsed < 20, elapsed
+    job = Job.objects.get()
+    assert job.status == Job.Status.QUEUED
+    # Redis, resumed, may still take the message it had been sent; the sweep sends
+    # the job again anyway once it has waited 20 minutes. It runs once either way.
+    Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(created_at=timezone.now() - datetime.timedelta(minutes=21))
+    stack.celery("call", "reviews.tasks.requeue_stalled_jobs", "--queue", stack.queue)
+    wait_until(lambda: Job.objects.get(pk=job.pk).status not in Job.ACTIVE, 60, "the job to run", worker.log_path)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.attempts == 1, (job.status, job.attempts, job.error)
