@@ -25,8 +25,9 @@ from .models import (
 
 
 def reviews_for_reviewer(user) -> QuerySet[Review]:
-    """Reviews assigned to the States this user reviews for."""
-    state_ids = roles_of(user).states_with(Membership.Role.REVIEWER)
+    """Reviews assigned to the States this user reviews for (or observes for: an
+    observer designated by a reviewing State reads those reviews)."""
+    state_ids = roles_of(user).states_with(Membership.Role.REVIEWER, Membership.Role.OBSERVER)
     return (
         Review.objects.filter(assignments__reviewing_state_id__in=state_ids)
         .select_related("state", "response", "cycle__cluster")

@@ -151,6 +151,7 @@ def test_it_refuses_an_observer_every_write_on_an_observation(as_user, observer_
 
 def test_it_lets_an_observer_of_a_reviewing_state_read_but_not_write(as_user, observer_of_reviewer, review_a, observation_a):
     client = as_user(observer_of_reviewer)
+    assert reverse("reviews:review", args=[review_a.pk]) in client.get(reverse("home")).content.decode()
     assert client.get(page_url(review_a)).status_code == 200
     assert client.get(reverse("reviews:article", args=[review_a.pk, 5])).status_code == 200
     before = db_fingerprint()

@@ -296,3 +296,21 @@ def test_it_renders_the_observations_page_in_the_same_queries_however_many(
     assert queries(client, url) == small
     with django_assert_max_num_queries(OBSERVATIONS_BUDGET):
         client.get(url)
+
+
+# measured: 3 (the request's, then the notifications with their review, thread, question and actor in one)
+NOTIFICATIONS_BUDGET = 3
+
+
+def test_it_lists_notifications_in_the_same_queries_however_many(
+    reviewer, focal_point_a, review_a, submitted_a, version, django_assert_max_num_queries
+):
+    client = client_for(focal_point_a)
+    url = reverse("reviews:notifications")
+    _many_threads(review_a, reviewer, focal_point_a, version, 1)
+    small = queries(client, url)
+    _many_threads(review_a, reviewer, focal_point_a, version, 12)
+
+    assert queries(client, url) == small
+    with django_assert_max_num_queries(NOTIFICATIONS_BUDGET):
+        client.get(url)
