@@ -213,7 +213,11 @@ class Process:
         if isinstance(ready, str):
             text = ready
             ready = lambda: text in self.log()  # noqa: E731
-        wait_until(lambda: self.process.poll() is not None or ready(), timeout, f"{self.command[2:4]} to start", self.log_path)
+        try:
+            wait_until(lambda: self.process.poll() is not None or ready(), timeout, f"{self.command[2:4]} to start", self.log_path)
+        except BaseException:
+            self.kill()  # never left running by a test that gave up on it
+            raise
         if self.process.poll() is not None:
             pytest.fail(f"{self.command} exited:\n{self.log()[-3000:]}")
         return self

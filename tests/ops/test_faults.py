@@ -55,8 +55,7 @@ def stack(transactional_db, tmp_path, own_redis):
         FP_SLOW_REPORT_SECONDS="60",
     )
     web, base = gunicorn(env, tmp_path / "gunicorn.log")
-    web.start(lambda: _answers_http(base))
-    started = []
+    started = [web]
 
     class Stack:
         redis = own_redis
@@ -72,14 +71,16 @@ def stack(transactional_db, tmp_path, own_redis):
 
         def worker(self, **kwargs):
             log = tmp_path / f"worker-{len(started) + 1}.log"
-            process = celery_worker(env, log, **kwargs).start("ready.")
+            process = celery_worker(env, log, **kwargs)
             started.append(process)
-            return process
+            return process.start("ready.")
 
-    yield Stack()
-    for process in started:
-        process.stop()
-    web.stop()
+    try:
+        web.start(lambda: _answers_http(base))
+        yield Stack()
+    finally:
+        for process in reversed(started):
+            process.stop()
 
 
 def _answers_http(base: str) -> bool:
@@ -222,8 +223,8 @@ def test_the_app_recovers_from_a_postgresql_restart_without_restarting(
         ["pg_restore", "--no-owner", "-h", "127.0.0.1", "-p", str(own_postgres.port), "-U", "fp", "-d", "fp_faults"],
         input=dump, capture_output=True, timeout=60, check=True,
     )
-    web.start(lambda: _answers_http(base))
     try:
+        web.start(lambda: _answers_http(base))
         article = reverse("questionnaire:article", args=[response_a.pk, 5])
         status, page, _ = focal.get(article)
         assert status == 200, page[:500]
