@@ -41,8 +41,25 @@ def is_submitted(user, response: Response) -> bool:
     return response.status == Response.Status.SUBMITTED
 
 
+# After submission an answer may still be revised while the reviewers' questions on
+# it are being discussed: the review (reviews app) says when, through this registry
+# (questionnaire never imports reviews). Each entry: response id → bool. The
+# submitted copy itself never changes; every revision enters the answer's history.
+CLARIFICATION_WINDOWS: list = []
+
+
+def clarification_open(response_id: int) -> bool:
+    return any(window(response_id) for window in CLARIFICATION_WINDOWS)
+
+
+@rules.predicate
+def is_open_for_clarification(user, response: Response) -> bool:
+    return response.status == Response.Status.SUBMITTED and clarification_open(response.pk)
+
+
 can_view_response = answers_for_state | (is_secretariat & is_submitted)
-can_edit_response = answers_for_state & is_draft
+# Drafts first: rules stops at the first true operand, so a draft costs no query.
+can_edit_response = answers_for_state & (is_draft | is_open_for_clarification)
 can_submit_response = is_focal_point_of_state & is_draft
 
 rules.add_perm("questionnaire.view_response", can_view_response)

@@ -17,7 +17,7 @@ from parties.models import State
 from parties.permissions import roles_of
 
 from .models import Answer, Article, ArticleAssignment, Question, QuestionnaireVersion, Response, ResponseSnapshot
-from .permissions import ANSWERING_ROLES, answers_for_state, is_focal_point_of_state
+from .permissions import ANSWERING_ROLES, answers_for_state, clarification_open, is_focal_point_of_state
 from .selectors import previous_response, response_document, response_progress
 from .signals import response_submitted
 
@@ -140,7 +140,9 @@ def answers_save_detailed(
     status, state_id = _lock_for_answering(response.pk)
     if not roles_of(by).has(state_id, *ANSWERING_ROLES):
         raise PermissionDenied
-    if status != Response.Status.DRAFT:
+    if status != Response.Status.DRAFT and not (
+        status == Response.Status.SUBMITTED and clarification_open(response.pk)
+    ):
         raise ResponseLocked(_("This response has been submitted and can no longer be changed."))
     # The answer rows are locked (in question order, so that two whole-page saves
     # never deadlock): two saves of the same answer take turns and the second one

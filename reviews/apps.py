@@ -13,3 +13,7 @@ class ReviewsConfig(AppConfig):
         # Reviewers read the evidence of the responses they review (questionnaire
         # cannot know who reviews whom).
         register_evidence_readers()
+        # The State may revise submitted answers while the review is in dialogue.
+        from .clarification import register as register_clarification_window
+
+        register_clarification_window()

@@ -9,6 +9,8 @@ changes nothing."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
@@ -24,6 +26,8 @@ from questionnaire.selectors import question_was_asked
 
 from .models import Comment, Notification, Review, Thread
 from .services import ReviewError, _require
+
+log = logging.getLogger(__name__)
 
 Role = Membership.Role
 
@@ -98,9 +102,16 @@ def _email_state_under_review(*, thread: Thread, review: Review, follow_up: bool
             "Read it and reply on the platform: %(url)s\n\n"
             "You can also revise the answer; the reviewers will see what changed."
         ) % {"kind": thread.get_kind_display(), "code": thread.question.code, "review": review, "url": url}
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=True)
-    )
+    transaction.on_commit(lambda: _send_quietly(subject, body, recipients))
+
+
+def _send_quietly(subject: str, body: str, recipients: list[str]) -> None:
+    """After commit: a mail server that is down must not turn a saved comment into an
+    error page (the in-app notification is there); it is logged instead."""
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:  # noqa: BLE001 - any delivery failure
+        log.exception("dialogue: notification e-mail not sent to %d recipient(s)", len(recipients))
 
 
 def settings_base_url() -> str:
