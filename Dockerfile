@@ -9,9 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=config.settings \
     MEDIA_ROOT=/data/media
 
-# Fonts for generated documents and charts.
+# Fonts for generated documents and charts; pg_dump/pg_restore for `manage.py backup`.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-core \
+    && apt-get install -y --no-install-recommends postgresql-client fonts-noto-core \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
