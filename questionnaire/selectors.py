@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 
 from parties.permissions import roles_of
 
-from .kinds import CHOICE_KINDS, kind_of
+from .kinds import kind_of
 from .models import Answer, Article, ArticleAssignment, Choice, Question, QuestionnaireVersion, Response
 from .permissions import ANSWERING_ROLES
 
@@ -33,30 +33,30 @@ def version_questions(version_id: int, article: Article | None = None, code: str
 # a question looked up by (version, code) can be kept for the life of the process.
 # Bounded: the whole questionnaire is a few thousand rows.
 _QUESTION_CACHE: dict[tuple[int, str], Question] = {}
+_LOADED_VERSIONS: set[int] = set()
 _QUESTION_CACHE_MAX = 20_000
 
 
 def version_question(version_id: int, code: str) -> Question | None:
-    """One question of a version by its code, with its choices (choice kinds only);
-    served from the process's cache after the first lookup."""
+    """One question of a version by its code, with its choices; the first lookup
+    loads the whole version at once (two queries: a person filling a cluster then
+    costs no query per question), and a code the version does not have costs none."""
     key = (version_id, code)
     question = _QUESTION_CACHE.get(key)
-    if question is None:
-        qs = Question.objects.filter(version_id=version_id, code=code)
-        question = qs.first()
-        if question is None:
-            return None
-        if question.kind in CHOICE_KINDS:
-            question = qs.prefetch_related(Prefetch("choices", queryset=Choice.objects.order_by("order"))).first()
+    if question is None and version_id not in _LOADED_VERSIONS:
         if len(_QUESTION_CACHE) >= _QUESTION_CACHE_MAX:
-            _QUESTION_CACHE.clear()
-        _QUESTION_CACHE[key] = question
+            clear_question_cache()
+        for q in version_questions(version_id):
+            _QUESTION_CACHE[(version_id, q.code)] = q
+        _LOADED_VERSIONS.add(version_id)
+        question = _QUESTION_CACHE.get(key)
     return question
 
 
 def clear_question_cache() -> None:
     """For tests, whose rolled-back rows may reuse ids."""
     _QUESTION_CACHE.clear()
+    _LOADED_VERSIONS.clear()
 
 
 def is_applicable(question: Question, values: dict[int, Any], applicable: dict[int, bool]) -> bool:
