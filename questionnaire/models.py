@@ -241,4 +241,3 @@ class ResponseSnapshot(models.Model):
     def delete(self, *args, **kwargs):
         raise ValidationError(_("A submitted copy can never be deleted."))
 from .models_evidence import *  # noqa
-from .models_recommendations import *  # noqa
