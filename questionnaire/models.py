@@ -241,3 +241,4 @@ class ResponseSnapshot(models.Model):
     def delete(self, *args, **kwargs):
         raise ValidationError(_("A submitted copy can never be deleted."))
 from .models_evidence import *  # noqa
+from .models_recommendations import *  # noqa

@@ -56,6 +56,19 @@ def queries(client, url: str) -> int:
 
 
 @pytest.fixture
+def recommendations(db, django_capture_on_commit_callbacks):
+    """The Working Group's recommendations panel of the article pages: the registry is
+    read once per process and load (questionnaire/recommendations.py), so it costs 0
+    queries on a warm page and is in neither budget."""
+    from questionnaire import recommendations as recs
+
+    with django_capture_on_commit_callbacks(execute=True):
+        recs.recommendations_load()
+    yield
+    recs.registry_changed()
+
+
+@pytest.fixture
 def real_versions(version):
     """The real questionnaire, loaded after the mini one (so ``version`` stays the mini)."""
     return load_real_questionnaire()
@@ -72,7 +85,7 @@ def biggest_article(versions) -> Article:
 
 
 def test_it_renders_an_article_page_in_the_same_few_queries_whatever_its_size(
-    focal_point_a, state_a, response_a, real_versions, django_assert_max_num_queries
+    focal_point_a, state_a, response_a, real_versions, recommendations, django_assert_max_num_queries
 ):
     article = biggest_article(real_versions)
     assert article.questions.count() >= 50
@@ -87,7 +100,8 @@ def test_it_renders_an_article_page_in_the_same_few_queries_whatever_its_size(
 
     assert small == big, f"mini article: {small} queries, article {article.number} of the real questionnaire: {big}"
     with django_assert_max_num_queries(ARTICLE_PAGE_BUDGET):
-        client.get(big_url)
+        page = client.get(big_url)
+    assert b'<details class="recommendations' in page.content
 
 
 def test_it_renders_a_focal_points_home_in_the_same_queries_however_many_states_and_questions(
@@ -158,7 +172,7 @@ def attach_evidence(response, questions, by) -> None:
 
 def test_it_renders_a_reviewers_article_page_in_the_same_queries_whatever_its_size(
     reviewer, focal_point_a, review_a, submitted_a, version, secretariat, parties, state_b, real_versions,
-    django_assert_max_num_queries
+    recommendations, django_assert_max_num_queries
 ):
     # Small: the mini article 14 (5 questions) with one thread.
     start_threads(review_a, Question.objects.filter(version=version, article__number=14)[:1], reviewer, focal_point_a)
@@ -188,7 +202,8 @@ def test_it_renders_a_reviewers_article_page_in_the_same_queries_whatever_its_si
 
     assert small == big, f"one thread on 5 questions: {small} queries; {2 * len(asked)} threads on {len(asked)}: {big}"
     with django_assert_max_num_queries(REVIEW_ARTICLE_BUDGET):
-        big_client.get(reverse("reviews:article", args=[review.pk, article.number]))
+        page = big_client.get(reverse("reviews:article", args=[review.pk, article.number]))
+    assert b'<details class="recommendations' in page.content
 
 
 def test_it_renders_the_secretariats_home_in_the_same_queries_however_many_cycles(
