@@ -493,12 +493,14 @@ class Job(models.Model):
         REVIEW_SUMMARY = "review_summary", _("Review summary (DOCX)")
         CLUSTER_REPORT = "cluster_report", _("Cluster report (XLSX)")
         FINAL_DOCUMENTS = "final_documents", _("Final documents of a review (DOCX and PDF)")
+        GENERAL_REPORT = "general_report", _("General-review report naming no State (DOCX or PDF)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -513,6 +515,8 @@ class Job(models.Model):
     result_file = models.FileField(upload_to="jobs/%Y/%m/", blank=True)
     result_name = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
+    # Set by the secretariat on a running job: it stops at its next progress step.
+    cancel_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

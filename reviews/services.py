@@ -234,6 +234,9 @@ def job_request(*, kind: str, params: dict, by) -> JobRequest:
         review = Review.objects.select_related("response").get(pk=params["review"])
         if review.response.status != Response.Status.SUBMITTED:
             raise ReviewError(_("A summary can be compiled only once the self-assessment is submitted."))
+    if kind == Job.Kind.GENERAL_REPORT:
+        if params.get("format") not in ("docx", "pdf") or not ReviewCycle.objects.filter(pk=params.get("cycle")).exists():
+            raise ReviewError(_("Unknown job or parameters."))
     key = _dedupe_key(kind, params)
     existing = Job.objects.filter(dedupe_key=key, status__in=Job.ACTIVE).first()
     if existing:
@@ -276,9 +279,40 @@ def job_claim(*, job_id: int) -> Job | None:
     return Job.objects.get(pk=job_id)
 
 
+class JobCancelled(Exception):
+    """Raised at a progress step of a job whose cancellation was asked for."""
+
+
 def job_progress(*, job: Job, percent: int) -> None:
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, cancel_requested=False).update(
         progress=max(0, min(99, percent)), heartbeat_at=timezone.now()
+    )
+    if not updated:
+        raise JobCancelled
+
+
+@transaction.atomic
+def job_cancel(*, job: Job, by) -> Job:
+    """The secretariat cancels a job: a queued one at once; a running one stops at
+    its next progress step (job_progress) and ends CANCELLED, with no result."""
+    _require(roles_of(by).secretariat)
+    locked = Job.objects.select_for_update().get(pk=job.pk)
+    if locked.status == Job.Status.QUEUED:
+        locked.status = Job.Status.CANCELLED
+        locked.cancel_requested = True
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "cancel_requested", "finished_at"])
+    elif locked.status == Job.Status.RUNNING:
+        locked.cancel_requested = True
+        locked.save(update_fields=["cancel_requested"])
+    else:
+        raise ReviewError(_("This job has already ended."))
+    return locked
+
+
+def _job_mark_cancelled(*, job_id: int) -> None:
+    Job.objects.filter(pk=job_id, status__in=Job.ACTIVE).update(
+        status=Job.Status.CANCELLED, finished_at=timezone.now()
     )
 
 
@@ -288,6 +322,10 @@ def job_finish(*, job: Job, content: bytes, filename: str) -> bool:
     makes a second finisher (a duplicate delivery) a no-op that stores nothing."""
     locked = Job.objects.select_for_update().get(pk=job.pk)
     if locked.status != Job.Status.RUNNING:
+        return False
+    if locked.cancel_requested:
+        # Cancelled after its last progress step: it ends without a result.
+        _job_mark_cancelled(job_id=job.pk)
         return False
     locked.result_file.save(filename, ContentFile(content), save=False)
     locked.result_name = filename
@@ -311,14 +349,17 @@ def job_execute(*, job_id: int) -> Job | None:
     job = job_claim(job_id=job_id)
     if job is None:
         return None
-    if job.kind == Job.Kind.FINAL_DOCUMENTS:
-        # Records its FinalDocument versions in the transaction that finishes the job.
-        from .documents import final_documents_execute
+    try:
+        if job.kind == Job.Kind.FINAL_DOCUMENTS:
+            # Records its FinalDocument versions in the transaction that finishes the job.
+            from .documents import final_documents_execute
 
-        final_documents_execute(job=job, progress=lambda p: job_progress(job=job, percent=p))
-    else:
-        content, filename = build_job_result(job, progress=lambda p: job_progress(job=job, percent=p))
-        job_finish(job=job, content=content, filename=filename)
+            final_documents_execute(job=job, progress=lambda p: job_progress(job=job, percent=p))
+        else:
+            content, filename = build_job_result(job, progress=lambda p: job_progress(job=job, percent=p))
+            job_finish(job=job, content=content, filename=filename)
+    except JobCancelled:
+        _job_mark_cancelled(job_id=job.pk)
     job.refresh_from_db()
     return job
 

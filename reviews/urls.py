@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("reviews.urls_dialogue")),
     path("", include("reviews.urls_observations")),
     path("", include("reviews.urls_registry")),  # recommendations registry, expertise offers and matching
+    path("reports/", include("reviews.urls_reports")),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/new/", views.job_create, name="job_create"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),

@@ -16,4 +16,8 @@ def build_job_result(job: Job, progress: Progress) -> tuple[bytes, str]:
         return review_summary_docx(review_id=int(job.params["review"]), progress=progress)
     if job.kind == Job.Kind.CLUSTER_REPORT:
         return cluster_report_xlsx(cycle_id=int(job.params["cycle"]), progress=progress)
+    if job.kind == Job.Kind.GENERAL_REPORT:
+        from .general_report import general_report
+
+        return general_report(cycle_id=int(job.params["cycle"]), fmt=str(job.params["format"]), progress=progress)
     raise ValueError(f"unknown job kind {job.kind}")

@@ -609,6 +609,31 @@ ACCESS: dict[str, Rule] = {
         lambda ctx: reverse("reviews:job_download", args=[ctx.job.pk]),
         (Case("GET", DRAFT, secretariat_only(OK, NOT_FOUND)),),
     ),
+    # --- Reports, dashboards, job cancellation (secretariat; reviews/urls_reports.py) ---
+    "reviews:dashboard": Rule(lambda ctx: reverse("reviews:dashboard"), (Case("GET", SUBMITTED, secretariat_only()),)),
+    "reviews:cycle_csv": Rule(
+        lambda ctx: reverse("reviews:cycle_csv", args=[ctx.cycle.pk]),
+        (Case("GET", SUBMITTED, secretariat_only()),),
+    ),
+    "reviews:general_report": Rule(
+        lambda ctx: reverse("reviews:general_report", args=[ctx.cycle.pk]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            Case("POST", SUBMITTED, secretariat_only(done("/reviews/jobs/")), lambda ctx: {"format": "docx"}),
+        ),
+    ),
+    "reviews:job_cancel": Rule(
+        lambda ctx: reverse("reviews:job_cancel", args=[ctx.job.pk]),
+        (
+            Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+            # A finished job: the secretariat is told it has ended, nothing changes.
+            Case(
+                "POST",
+                DRAFT,
+                secretariat_only(Expect(302, lambda ctx: reverse("reviews:job", args=[ctx.job.pk])), NOT_FOUND),
+            ),
+        ),
+    ),
     # --- People ---
     "parties:invite": Rule(
         lambda ctx: reverse("parties:invite"),
