@@ -48,3 +48,15 @@ def answer_technical_assistance(response: Response, by, every: int = 3) -> None:
         values={q: SAMPLE_BY_KIND["technical_assistance"] for q in questions[::every]},
         base_revisions={},
     )
+
+
+def demo_technical_assistance(*, state, focal_point) -> None:
+    """The State's needs derived from its submitted answers; the first one requested
+    (safe to run again: the refresh makes no duplicate, a moved need is left alone)."""
+    from .models import TechnicalAssistanceNeed
+    from .services_ta import ta_need_move, ta_needs_refresh
+
+    ta_needs_refresh(state=state)
+    first = TechnicalAssistanceNeed.objects.filter(state=state).order_by("pk").first()
+    if first and first.status == TechnicalAssistanceNeed.Status.IDENTIFIED:
+        ta_need_move(need=first, to=TechnicalAssistanceNeed.Status.REQUESTED, by=focal_point)

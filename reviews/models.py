@@ -493,6 +493,7 @@ class Job(models.Model):
         REVIEW_SUMMARY = "review_summary", _("Review summary (DOCX)")
         CLUSTER_REPORT = "cluster_report", _("Cluster report (XLSX)")
         FINAL_DOCUMENTS = "final_documents", _("Final documents of a review (DOCX and PDF)")
+        TA_REPORT = "ta_report", _("Technical-assistance needs compiled (XLSX or PDF)")
         GENERAL_REPORT = "general_report", _("General-review report naming no State (DOCX or PDF)")
 
     class Status(models.TextChoices):
@@ -535,4 +536,4 @@ class Job(models.Model):
 
 
 from .models_observations import *  # noqa: E402,F401,F403  (observations, summary, notifications, final documents)
-from .models_registry import *  # noqa: E402,F401,F403  (expertise offers)
+from .models_ta import *  # noqa: E402,F401,F403  (technical-assistance needs)

@@ -203,56 +203,69 @@ def get_job_for_user(user, pk: int) -> Job:
     raise Http404
 
 
-# --- Expertise offers and matching, the recommendations registry (reviews/services_registry.py) ---
+# --- Technical-assistance needs (reviews/services_ta.py) ---
+# A State's needs: its own people, the reviewers of its submitted reviews and the
+# secretariat read them; its focal point and the secretariat move their status;
+# only the secretariat starts a delivery and compiles them all.
 
 
 @rules.predicate
-def is_of_offering_state(user, state) -> bool:
-    return roles_of(user).has(getattr(state, "pk", None), *Membership.STATE_ROLES)
+def is_of_need_state(user, state) -> bool:
+    return roles_of(user).has(state.pk, Role.FOCAL_POINT, Role.CONTRIBUTOR, Role.OBSERVER)
 
 
 @rules.predicate
-def leads_offering_state(user, state) -> bool:
-    return roles_of(user).has(getattr(state, "pk", None), Role.FOCAL_POINT)
+def reviews_need_state(user, state) -> bool:
+    from .models import ReviewerAssignment
+
+    mine = roles_of(user).states_with(Role.REVIEWER)
+    return bool(mine) and ReviewerAssignment.objects.filter(
+        review__state=state, reviewing_state_id__in=mine, review__response__status=Response.Status.SUBMITTED
+    ).exists()
 
 
-# A State's offers are read by its people and the secretariat, recorded by its focal points.
-rules.add_perm("reviews.view_offers", is_secretariat | is_of_offering_state)
-rules.add_perm("reviews.record_offers", leads_offering_state)
-rules.add_perm("reviews.record_programme_offers", is_secretariat)
-rules.add_perm("reviews.match_expertise", is_secretariat)
-rules.add_perm("reviews.registry_counts", is_secretariat)
+@rules.predicate
+def leads_need_state(user, need) -> bool:
+    return roles_of(user).has(need.state_id, Role.FOCAL_POINT)
 
 
-def get_offer_state_for_user(user, iso3: str, perm: str = "reviews.view_offers"):
-    """The State whose offers ``user`` may read (404 otherwise), checked against ``perm`` (403)."""
+rules.add_perm("reviews.view_ta_needs", is_secretariat | is_of_need_state | reviews_need_state)
+rules.add_perm("reviews.move_ta_need", is_secretariat | leads_need_state)
+rules.add_perm("reviews.deliver_ta_need", is_secretariat)
+rules.add_perm("reviews.compile_ta", is_secretariat)
+
+
+@rules.predicate
+def leads_state(user, state) -> bool:
+    return roles_of(user).has(state.pk, Role.FOCAL_POINT)
+
+
+rules.add_perm("reviews.refresh_ta_needs", is_secretariat | leads_state)
+
+
+def get_ta_state_for_user(user, iso3: str):
+    """The State whose technical-assistance needs ``user`` may read (404 otherwise)."""
     from parties.models import State
 
     try:
         state = State.objects.get(iso3=str(iso3).upper())
     except State.DoesNotExist:
         raise Http404 from None
-    if not user.has_perm("reviews.view_offers", state):
+    if not user.has_perm("reviews.view_ta_needs", state):
         raise Http404
-    if perm != "reviews.view_offers" and not user.has_perm(perm, state):
-        raise PermissionDenied
     return state
 
 
-def get_offer_for_user(user, pk: int):
-    """An offer ``user`` may read (404), that ``user`` may withdraw (403)."""
-    from .models import ExpertiseOffer
+def get_ta_need_for_user(user, pk: int, perm: str = "reviews.view_ta_needs"):
+    """A need of a State ``user`` may read (404), checked against ``perm`` (403)."""
+    from .models import TechnicalAssistanceNeed
 
     try:
-        offer = ExpertiseOffer.objects.select_related("state").get(pk=pk)
-    except ExpertiseOffer.DoesNotExist:
+        need = TechnicalAssistanceNeed.objects.select_related("state", "article").get(pk=pk)
+    except (TechnicalAssistanceNeed.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    if offer.state_id is None:
-        if not is_secretariat(user):
-            raise Http404
-        return offer
-    if not user.has_perm("reviews.view_offers", offer.state):
+    if not user.has_perm("reviews.view_ta_needs", need.state):
         raise Http404
-    if not user.has_perm("reviews.record_offers", offer.state):
+    if perm != "reviews.view_ta_needs" and not user.has_perm(perm, need):
         raise PermissionDenied
-    return offer
+    return need

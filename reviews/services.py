@@ -355,6 +355,12 @@ def job_execute(*, job_id: int) -> Job | None:
             from .documents import final_documents_execute
 
             final_documents_execute(job=job, progress=lambda p: job_progress(job=job, percent=p))
+        elif job.kind == Job.Kind.TA_REPORT:
+            # Refreshes the needs from the submitted answers and agreed observations, then compiles them.
+            from .services_ta import ta_report_build
+
+            content, filename = ta_report_build(params=job.params, progress=lambda p: job_progress(job=job, percent=p))
+            job_finish(job=job, content=content, filename=filename)
         else:
             content, filename = build_job_result(job, progress=lambda p: job_progress(job=job, percent=p))
             job_finish(job=job, content=content, filename=filename)

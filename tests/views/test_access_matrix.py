@@ -1009,59 +1009,61 @@ ACCESS.update(
 )
 
 
-# --- The recommendations registry, expertise offers and matching (reviews/views_registry.py) ---
+# --- Technical-assistance needs (reviews/urls_ta.py): the secretariat's list, refresh and report;
+# a State's needs for its people, its assigned reviewers once submitted, and the secretariat;
+# moves of a need by the State's focal point or the secretariat. The need comes from
+# tests/views/test_ta_views.py:matrix_ta_need.
 
 
-def _to_offers_a(ctx) -> str:
-    return reverse("reviews:state_offers", args=[ctx.state_a.iso3])
+def _ta_need(ctx):
+    return __import__("tests.views.test_ta_views", fromlist=["_"]).matrix_ta_need(ctx)
 
 
-def _matrix_offer(ctx):
-    from reviews.services_registry import expertise_offer_create
-
-    fp = ctx._request.getfixturevalue("focal_point_a")
-    return expertise_offer_create(by=fp, state=ctx.state_a, article_number=5, category="destruction",
-                                  description="Matrix offer.", contact="matrix@example.org")
+def to_ta_state(ctx) -> str:
+    return reverse("reviews:ta_state", args=[ctx.state_a.iso3])
 
 
-def _offer_post(ctx) -> dict:
-    return {"article_number": "5", "category": "record_keeping", "description": "Matrix.", "contact": "m@example.org",
-            "programme": "Matrix programme"}
-
-
-# A State's offers: read by its people and the secretariat, recorded and withdrawn by its focal points.
-OFFERS_OF_A = signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK, observer_a=OK, secretariat=OK)
-OFFERS_OF_A_REFUSED = signed_in(
-    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, observer_a=FORBIDDEN, secretariat=FORBIDDEN
+TA_STATE_VISIBLE = signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK, observer_a=OK, secretariat=OK)
+TA_STATE_ACT_DRAFT = signed_in(
+    NOT_FOUND, focal_point_a=done(to_ta_state), contributor_a=FORBIDDEN, observer_a=FORBIDDEN, secretariat=done(to_ta_state)
 )
 
 ACCESS.update(
     {
-        "reviews:registry": Rule(lambda ctx: reverse("reviews:registry"), (Case("GET", SUBMITTED, signed_in(OK)),)),
-        "reviews:state_offers": Rule(
-            _to_offers_a,
-            (
-                Case("GET", DRAFT, OFFERS_OF_A),
-                Case("POST", DRAFT, OFFERS_OF_A_REFUSED | {"focal_point_a": done(_to_offers_a)}, _offer_post),
-            ),
-        ),
-        "reviews:programme_offers": Rule(
-            lambda ctx: reverse("reviews:programme_offers"),
-            (
-                Case("GET", DRAFT, secretariat_only()),
-                Case("POST", DRAFT, secretariat_only(done("/reviews/expertise/programmes/")), _offer_post),
-            ),
-        ),
-        "reviews:offer_withdraw": Rule(
-            lambda ctx: reverse("reviews:offer_withdraw", args=[_matrix_offer(ctx).pk]),
+        "reviews:ta_needs": Rule(lambda ctx: reverse("reviews:ta_needs"), (Case("GET", DRAFT, secretariat_only()),)),
+        "reviews:ta_refresh": Rule(
+            lambda ctx: reverse("reviews:ta_refresh"),
             (
                 Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
-                Case("POST", DRAFT, OFFERS_OF_A_REFUSED | {"focal_point_a": done(_to_offers_a)}),
+                Case("POST", SUBMITTED, secretariat_only(done("/reviews/ta/"))),
             ),
         ),
-        "reviews:matching": Rule(lambda ctx: reverse("reviews:matching"), (Case("GET", SUBMITTED, secretariat_only()),)),
-        "reviews:matching_xlsx": Rule(
-            lambda ctx: reverse("reviews:matching_xlsx"), (Case("GET", SUBMITTED, secretariat_only()),)
+        "reviews:ta_report": Rule(
+            lambda ctx: reverse("reviews:ta_report"),
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                Case("POST", SUBMITTED, secretariat_only(done("/reviews/jobs/")), lambda ctx: {"format": "xlsx"}),
+            ),
+        ),
+        "reviews:ta_state": Rule(
+            to_ta_state,
+            (Case("GET", DRAFT, TA_STATE_VISIBLE), Case("GET", SUBMITTED, TA_STATE_VISIBLE | {"reviewer": OK})),
+        ),
+        "reviews:ta_state_refresh": Rule(
+            lambda ctx: reverse("reviews:ta_state_refresh", args=[ctx.state_a.iso3]),
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                Case("POST", DRAFT, TA_STATE_ACT_DRAFT),
+                Case("POST", SUBMITTED, TA_STATE_ACT_DRAFT | {"reviewer": FORBIDDEN}),
+            ),
+        ),
+        "reviews:ta_need_move": Rule(
+            lambda ctx: reverse("reviews:ta_need_move", args=[_ta_need(ctx).pk]),
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                Case("POST", DRAFT, TA_STATE_ACT_DRAFT, lambda ctx: {"to": "requested"}),
+                Case("POST", SUBMITTED, TA_STATE_ACT_DRAFT | {"reviewer": FORBIDDEN}, lambda ctx: {"to": "requested"}),
+            ),
         ),
     }
 )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from parties.models import Membership, State
 from questionnaire.models import Cluster, Response
 from questionnaire.services import response_submit
-from reviews.demo import answer_all_required, answer_technical_assistance
+from reviews.demo import answer_all_required, answer_technical_assistance, demo_technical_assistance
 from reviews.models import Review, ReviewCycle, ReviewGroup
 from reviews.services import cycle_launch
 from reviews.services_workflow import experts_appoint, focal_point_appoint, review_groups_draw
@@ -25,7 +25,6 @@ class Command(BaseCommand):
     def handle(self, **options):
         call_command("load_states", stdout=self.stdout)
         call_command("load_questionnaire", stdout=self.stdout)
-        call_command("load_recommendations", stdout=self.stdout)
         with transaction.atomic():
             logins = self._demo()
         self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
@@ -55,25 +54,6 @@ class Command(BaseCommand):
         if not slot.expert_appointments.exists():
             experts_appoint(assignment=slot, users=[reviewer], by=secretariat)
 
-    def _offers(self, secretariat, fp_ghana, ghana):
-        """Expertise that matches Mexico's record-keeping needs (South-South from Ghana)."""
-        from reviews.models import ExpertiseOffer
-        from reviews.services_registry import expertise_offer_create
-
-        if ExpertiseOffer.objects.exists():
-            return
-        for number in (5, 7):
-            expertise_offer_create(
-                by=fp_ghana, state=ghana, article_number=number, category="record_keeping",
-                description="Peer advice on the electronic firearms registry of the Ghana National Commission on Small Arms.",
-                contact="registry@demo.test",
-            )
-        expertise_offer_create(
-            by=secretariat, state=None, programme="UNODC Global Firearms Programme", article_number=5,
-            category="record_keeping", description="Legislative and record-keeping assistance missions.",
-            contact="firearms@demo.test",
-        )
-
     def _demo(self):
         states = {s.iso3: s for s in State.objects.filter(iso3__in=UNDER_REVIEW)}
         ghana, mexico = states["GHA"], states["MEX"]
@@ -98,7 +78,7 @@ class Command(BaseCommand):
         reviewer = self._user(f"reviewer.{reviewing.iso2.lower()}@demo.test", "Rafael", "Reviewer", Role.REVIEWER,
                               reviewing)
         self._workflow(secretariat, cycle, mexico_review, fp_mexico, reviewer)
-        self._offers(secretariat, fp_ghana, ghana)
+        demo_technical_assistance(state=mexico, focal_point=fp_mexico)
         other = mexico_review.assignments.select_related("reviewing_state").get(slot="other_group").reviewing_state
         return [
             ("secretariat@demo.test", "secretariat: cycles, draw, jobs and reports"),
