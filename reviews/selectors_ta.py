@@ -43,7 +43,7 @@ class NeedFilters:
 
 def needs_for(*, state: State | None = None, filters: NeedFilters | None = None) -> QuerySet:
     """Current needs (still asked for), with what a list shows joined in."""
-    qs = Need.objects.filter(current=True).select_related("state", "article__version__cluster", "status_changed_by")
+    qs = Need.objects.filter(current=True).select_related("state", "article__version__cluster", "question", "status_changed_by")
     if state is not None:
         qs = qs.filter(state=state)
     f = filters or NeedFilters()
