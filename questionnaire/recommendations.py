@@ -9,12 +9,15 @@ transaction, so loading the same file twice changes nothing.
 
 The pages read the whole registry (a few dozen rows) once per process and keep it
 until the next load: a load bumps a generation number in the shared cache, which
-every process compares before using its copy (no database query for that).
+every process compares before using its copy (no database query for that); a
+copy older than MAX_AGE_SECONDS is read again, for processes that do not share
+that cache (the embedded mode's LocMemCache).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,7 +230,10 @@ def recommendations_load(*, path: Path | str = DEFAULT_PATH) -> LoadResult:
 # --- The per-process copy ----------------------------------------------------------
 
 _lock = threading.Lock()
-_copy: dict[str, Any] = {"generation": object(), "rows": None}
+_copy: dict[str, Any] = {"generation": object(), "rows": None, "at": 0.0}
+# A process whose cache is not shared (LocMemCache in the embedded mode) or
+# unreachable still sees a load made elsewhere after at most this long.
+MAX_AGE_SECONDS = 300
 
 
 def registry_changed() -> None:
@@ -240,12 +246,13 @@ def registry_changed() -> None:
 def all_recommendations() -> list[Recommendation]:
     """The whole registry, in order: one query per process and load."""
     generation = cache.get(GENERATION_KEY)
+    now = time.monotonic()
     with _lock:
-        if _copy["rows"] is not None and _copy["generation"] == generation:
+        if _copy["rows"] is not None and _copy["generation"] == generation and now - _copy["at"] < MAX_AGE_SECONDS:
             return _copy["rows"]
     rows = list(Recommendation.objects.all())
     with _lock:
-        _copy.update(generation=generation, rows=rows)
+        _copy.update(generation=generation, rows=rows, at=now)
     return rows
 
 

@@ -537,3 +537,4 @@ class Job(models.Model):
 
 from .models_observations import *  # noqa: E402,F401,F403  (observations, summary, notifications, final documents)
 from .models_ta import *  # noqa: E402,F401,F403  (technical-assistance needs)
+from .models_registry import *  # noqa: E402,F401,F403  (expertise offers)

@@ -269,3 +269,58 @@ def get_ta_need_for_user(user, pk: int, perm: str = "reviews.view_ta_needs"):
     if perm != "reviews.view_ta_needs" and not user.has_perm(perm, need):
         raise PermissionDenied
     return need
+
+
+# --- Expertise offers and matching, the recommendations registry (reviews/services_registry.py) ---
+
+
+@rules.predicate
+def is_of_offering_state(user, state) -> bool:
+    return roles_of(user).has(getattr(state, "pk", None), *Membership.STATE_ROLES)
+
+
+@rules.predicate
+def leads_offering_state(user, state) -> bool:
+    return roles_of(user).has(getattr(state, "pk", None), Role.FOCAL_POINT)
+
+
+# A State's offers are read by its people and the secretariat, recorded by its focal points.
+rules.add_perm("reviews.view_offers", is_secretariat | is_of_offering_state)
+rules.add_perm("reviews.record_offers", leads_offering_state)
+rules.add_perm("reviews.record_programme_offers", is_secretariat)
+rules.add_perm("reviews.match_expertise", is_secretariat)
+rules.add_perm("reviews.registry_counts", is_secretariat)
+
+
+def get_offer_state_for_user(user, iso3: str, perm: str = "reviews.view_offers"):
+    """The State whose offers ``user`` may read (404 otherwise), checked against ``perm`` (403)."""
+    from parties.models import State
+
+    try:
+        state = State.objects.get(iso3=str(iso3).upper())
+    except State.DoesNotExist:
+        raise Http404 from None
+    if not user.has_perm("reviews.view_offers", state):
+        raise Http404
+    if perm != "reviews.view_offers" and not user.has_perm(perm, state):
+        raise PermissionDenied
+    return state
+
+
+def get_offer_for_user(user, pk: int):
+    """An offer ``user`` may read (404), that ``user`` may withdraw (403)."""
+    from .models import ExpertiseOffer
+
+    try:
+        offer = ExpertiseOffer.objects.select_related("state").get(pk=pk)
+    except ExpertiseOffer.DoesNotExist:
+        raise Http404 from None
+    if offer.state_id is None:
+        if not is_secretariat(user):
+            raise Http404
+        return offer
+    if not user.has_perm("reviews.view_offers", offer.state):
+        raise Http404
+    if not user.has_perm("reviews.record_offers", offer.state):
+        raise PermissionDenied
+    return offer

@@ -22,6 +22,7 @@ urlpatterns = [
     # The dialogue on answers, and the observations, summary and final documents.
     path("", include("reviews.urls_dialogue")),
     path("", include("reviews.urls_observations")),
+    path("", include("reviews.urls_registry")),  # recommendations registry, expertise offers and matching
     path("", include("reviews.urls_ta")),
     path("reports/", include("reviews.urls_reports")),
     path("jobs/", views.job_list, name="jobs"),

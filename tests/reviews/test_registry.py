@@ -296,3 +296,16 @@ def test_matching_costs_the_same_queries_whatever_the_number_of_offers(parties, 
         offer(_fp(state), state)
     with django_assert_num_queries(2):  # the needs, the offers with their States
         registry.expertise_matching()
+
+
+def test_a_process_reads_the_registry_again_after_max_age(tmp_path, monkeypatch, django_assert_num_queries):
+    """A load in another process whose cache is not shared is seen within MAX_AGE_SECONDS."""
+    recs.recommendations_load(path=write(tmp_path, GOOD))
+    recs.all_recommendations()
+    Recommendation.objects.filter(code="s1-2").update(articles=[8])  # as another process would, unseen
+    assert recs.recommendations_for_article(8) == []
+
+    clock = recs.time.monotonic() + recs.MAX_AGE_SECONDS + 1
+    monkeypatch.setattr(recs.time, "monotonic", lambda: clock)
+    with django_assert_num_queries(1):
+        assert [r.code for r in recs.recommendations_for_article(8)] == ["s1-2"]

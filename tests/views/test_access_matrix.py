@@ -1069,6 +1069,64 @@ ACCESS.update(
 )
 
 
+# --- The recommendations registry, expertise offers and matching (reviews/views_registry.py) ---
+
+
+def _to_offers_a(ctx) -> str:
+    return reverse("reviews:state_offers", args=[ctx.state_a.iso3])
+
+
+def _matrix_offer(ctx):
+    from reviews.services_registry import expertise_offer_create
+
+    fp = ctx._request.getfixturevalue("focal_point_a")
+    return expertise_offer_create(by=fp, state=ctx.state_a, article_number=5, category="destruction",
+                                  description="Matrix offer.", contact="matrix@example.org")
+
+
+def _offer_post(ctx) -> dict:
+    return {"article_number": "5", "category": "record_keeping", "description": "Matrix.", "contact": "m@example.org",
+            "programme": "Matrix programme"}
+
+
+# A State's offers: read by its people and the secretariat, recorded and withdrawn by its focal points.
+OFFERS_OF_A = signed_in(NOT_FOUND, focal_point_a=OK, contributor_a=OK, observer_a=OK, secretariat=OK)
+OFFERS_OF_A_REFUSED = signed_in(
+    NOT_FOUND, focal_point_a=FORBIDDEN, contributor_a=FORBIDDEN, observer_a=FORBIDDEN, secretariat=FORBIDDEN
+)
+
+ACCESS.update(
+    {
+        "reviews:registry": Rule(lambda ctx: reverse("reviews:registry"), (Case("GET", SUBMITTED, signed_in(OK)),)),
+        "reviews:state_offers": Rule(
+            _to_offers_a,
+            (
+                Case("GET", DRAFT, OFFERS_OF_A),
+                Case("POST", DRAFT, OFFERS_OF_A_REFUSED | {"focal_point_a": done(_to_offers_a)}, _offer_post),
+            ),
+        ),
+        "reviews:programme_offers": Rule(
+            lambda ctx: reverse("reviews:programme_offers"),
+            (
+                Case("GET", DRAFT, secretariat_only()),
+                Case("POST", DRAFT, secretariat_only(done("/reviews/expertise/programmes/")), _offer_post),
+            ),
+        ),
+        "reviews:offer_withdraw": Rule(
+            lambda ctx: reverse("reviews:offer_withdraw", args=[_matrix_offer(ctx).pk]),
+            (
+                Case("GET", DRAFT, signed_in(NOT_ALLOWED)),
+                Case("POST", DRAFT, OFFERS_OF_A_REFUSED | {"focal_point_a": done(_to_offers_a)}),
+            ),
+        ),
+        "reviews:matching": Rule(lambda ctx: reverse("reviews:matching"), (Case("GET", SUBMITTED, secretariat_only()),)),
+        "reviews:matching_xlsx": Rule(
+            lambda ctx: reverse("reviews:matching_xlsx"), (Case("GET", SUBMITTED, secretariat_only()),)
+        ),
+    }
+)
+
+
 # --- The URL patterns of the project ------------------------------------------------
 
 

@@ -25,6 +25,7 @@ class Command(BaseCommand):
     def handle(self, **options):
         call_command("load_states", stdout=self.stdout)
         call_command("load_questionnaire", stdout=self.stdout)
+        call_command("load_recommendations", stdout=self.stdout)
         with transaction.atomic():
             logins = self._demo()
         self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
@@ -54,6 +55,25 @@ class Command(BaseCommand):
         if not slot.expert_appointments.exists():
             experts_appoint(assignment=slot, users=[reviewer], by=secretariat)
 
+    def _offers(self, secretariat, fp_ghana, ghana):
+        """Expertise that matches Mexico's record-keeping needs (South-South from Ghana)."""
+        from reviews.models import ExpertiseOffer
+        from reviews.services_registry import expertise_offer_create
+
+        if ExpertiseOffer.objects.exists():
+            return
+        for number in (5, 7):
+            expertise_offer_create(
+                by=fp_ghana, state=ghana, article_number=number, category="record_keeping",
+                description="Peer advice on the electronic firearms registry of the Ghana National Commission on Small Arms.",
+                contact="registry@demo.test",
+            )
+        expertise_offer_create(
+            by=secretariat, state=None, programme="UNODC Global Firearms Programme", article_number=5,
+            category="record_keeping", description="Legislative and record-keeping assistance missions.",
+            contact="firearms@demo.test",
+        )
+
     def _demo(self):
         states = {s.iso3: s for s in State.objects.filter(iso3__in=UNDER_REVIEW)}
         ghana, mexico = states["GHA"], states["MEX"]
@@ -79,6 +99,7 @@ class Command(BaseCommand):
                               reviewing)
         self._workflow(secretariat, cycle, mexico_review, fp_mexico, reviewer)
         demo_technical_assistance(state=mexico, focal_point=fp_mexico)
+        self._offers(secretariat, fp_ghana, ghana)
         other = mexico_review.assignments.select_related("reviewing_state").get(slot="other_group").reviewing_state
         return [
             ("secretariat@demo.test", "secretariat: cycles, draw, jobs and reports"),
