@@ -12,6 +12,7 @@
 #   BENCH_PORT=8077
 #   BENCH_WAIT_QUIET=30  wait up to that many seconds for other processes to leave the CPU
 #   BENCH_PROFILE=1      also profile the workers with py-spy (about 30 s more)
+#   BENCH_REPORTS=1      also measure the cluster reports (bench/reports.py, about 30 s more)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -209,6 +210,13 @@ start_gunicorn
 run_wrk m4-static 10 "comparison with article 5 at 8 clients" get "/static/bench/article-5.html?bench=m4"
 run_wrk m4-cluster-static 10 "comparison with the whole-cluster page" get "/static/bench/cluster.html?bench=m4c"
 stop_gunicorn
+
+# Opt-in (BENCH_REPORTS=1): cluster reports at scale (bench/reports.py), in process, no server.
+if [ "${BENCH_REPORTS:-0}" = "1" ]; then
+    log "6. cluster reports: XLSX for 193 States, CSV of 200 x 150 beside COPY (bench/reports.py)"
+    "$VENV_PYTHON" manage.py shell -v 0 -c \
+        "import runpy; runpy.run_path('bench/reports.py', run_name='__main__')" | tee "$RESULTS/reports.txt"
+fi
 
 # ---- summary -----------------------------------------------------------------------------------
 log "summary (also in bench/results/latest.md); run took $((SECONDS - T_START)) s"
