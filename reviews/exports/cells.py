@@ -14,8 +14,19 @@ def safe_cell(value) -> str:
 
 
 def xlsx_cell(value) -> str:
+    """A safe cell within Excel's limit, counted as Excel counts it, in UTF-16 code
+    units (an emoji is two): a long text is cut with a visible marker rather than
+    cut again, without it, by the writer."""
     text = safe_cell(value)
-    if len(text) > EXCEL_CELL_LIMIT:
-        marker = " […]"
-        text = text[: EXCEL_CELL_LIMIT - len(marker)] + marker
-    return text
+    if len(text) <= EXCEL_CELL_LIMIT // 2 or len(text.encode("utf-16-le")) // 2 <= EXCEL_CELL_LIMIT:
+        return text
+    marker = " […]"
+    budget = EXCEL_CELL_LIMIT - len(marker)
+    out, used = [], 0
+    for char in text:
+        units = 2 if ord(char) > 0xFFFF else 1
+        if used + units > budget:
+            break
+        out.append(char)
+        used += units
+    return "".join(out) + marker

@@ -20,26 +20,7 @@ from questionnaire.documents import _FONTS, _FONTS_CJK
 from questionnaire.kinds import TACategory
 
 from ..selectors_ta import needs_for
-from .cells import EXCEL_CELL_LIMIT, safe_cell
-
-
-def xlsx_cell(value) -> str:
-    """cells.xlsx_cell, counting the limit of a cell as Excel does, in UTF-16 code
-    units (an emoji is two): a long text is cut with a visible marker rather than
-    cut again, without it, by the writer."""
-    text = safe_cell(value)
-    if len(text.encode("utf-16-le")) // 2 <= EXCEL_CELL_LIMIT:
-        return text
-    marker = " […]"
-    budget = EXCEL_CELL_LIMIT - len(marker)
-    out, used = [], 0
-    for char in text:
-        units = 2 if ord(char) > 0xFFFF else 1
-        if used + units > budget:
-            break
-        out.append(char)
-        used += units
-    return "".join(out) + marker
+from .cells import xlsx_cell
 
 
 def _rows():
