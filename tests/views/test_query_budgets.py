@@ -329,3 +329,55 @@ def test_it_lists_notifications_in_the_same_queries_however_many(
     assert queries(client, url) == small
     with django_assert_max_num_queries(NOTIFICATIONS_BUDGET):
         client.get(url)
+
+
+# --- Reports (reviews/views_reports.py) ---------------------------------------------------
+# measured: 5 (the request's, then 3: completion by cluster and group, review status, TA needs)
+DASHBOARD_BUDGET = 5 + 3  # + the session saved now and then
+# measured: 8 (the request's, the cycle, then the CSV's own 5: first review, articles,
+# questions, choices, the answers through a server-side cursor)
+CYCLE_CSV_BUDGET = 8 + 3
+
+
+def _more_submitted_states(parties, version, secretariat, year: int):
+    from questionnaire.services import response_submit
+    from reviews.services import cycle_launch
+
+    states = parties[1:7]  # besides A (under review_a); no two of one small group
+    cycle = cycle_launch(cluster=version.cluster, year=year, states=states, by=secretariat, seed="budget")
+    for review in Review.objects.filter(cycle=cycle).select_related("response", "state"):
+        person = MembershipFactory(role=Role.FOCAL_POINT, state=review.state).user
+        fill_required(review.response, person)
+        response_submit(response=review.response.__class__.objects.get(pk=review.response_id), by=person)
+    return cycle
+
+
+def test_the_dashboard_costs_the_same_queries_however_many_reviews(
+    submitted_a, parties, version, secretariat, django_assert_max_num_queries
+):
+    client = client_for(secretariat)
+    url = reverse("reviews:dashboard")
+    small = queries(client, url)
+    _more_submitted_states(parties, version, secretariat, 2025)
+
+    assert queries(client, url) == small
+    with django_assert_max_num_queries(DASHBOARD_BUDGET):
+        client.get(url)
+
+
+def test_the_cycle_csv_costs_the_same_queries_however_many_states(
+    submitted_a, review_a, parties, version, secretariat, django_assert_max_num_queries
+):
+    client = client_for(secretariat)
+
+    def csv_queries(cycle_id):
+        url = reverse("reviews:cycle_csv", args=[cycle_id])
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url)
+            b"".join(page.streaming_content)
+        return len(captured)
+
+    csv_queries(review_a.cycle_id)  # warm
+    small = csv_queries(review_a.cycle_id)  # 1 State
+    large = csv_queries(_more_submitted_states(parties, version, secretariat, 2025).pk)  # 6 States
+    assert large == small <= CYCLE_CSV_BUDGET
