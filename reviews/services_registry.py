@@ -10,9 +10,9 @@ American and Caribbean regional groups (SOUTH_GROUPS). A pair is South-South whe
 both the State in need and the offering State belong to them; an offer of the
 secretariat's programmes is never South-South.
 
-Needs come from NEEDS_SOURCE: today the answers of kind "technical_assistance"
-of submitted responses (``needs_from_answers``); switch that one line to
-``needs_from_model`` to read the TechnicalAssistanceNeed rows of reviews/models_ta.py.
+Needs come from NEEDS_SOURCE, one line: the open TechnicalAssistanceNeed rows of
+reviews/models_ta.py (``needs_from_model``), or straight from the answers of kind
+"technical_assistance" of submitted responses (``needs_from_answers``).
 """
 
 from __future__ import annotations
@@ -154,7 +154,10 @@ def needs_from_model() -> list[Need]:
     return [Need(*row) for row in rows]
 
 
-NEEDS_SOURCE = needs_from_answers  # ← needs_from_model once the TA needs are recorded as rows
+# The TA needs recorded as rows (reviews/models_ta.py: from submitted answers and agreed
+# observations, refreshed by services_ta.ta_needs_refresh), open ones only. Switch back to
+# needs_from_answers to match straight from the answers.
+NEEDS_SOURCE = needs_from_model
 
 
 # --- Matching ----------------------------------------------------------------------------

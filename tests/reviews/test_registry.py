@@ -309,3 +309,26 @@ def test_a_process_reads_the_registry_again_after_max_age(tmp_path, monkeypatch,
     monkeypatch.setattr(recs.time, "monotonic", lambda: clock)
     with django_assert_num_queries(1):
         assert [r.code for r in recs.recommendations_for_article(8)] == ["s1-2"]
+
+
+def test_matching_reads_the_open_ta_needs_recorded_as_rows(version, state_a, state_b, focal_point_a, focal_point_b,
+                                                            secretariat):
+    from reviews.models import TechnicalAssistanceNeed
+    from reviews.services_ta import ta_need_move, ta_needs_refresh
+
+    assert registry.NEEDS_SOURCE is registry.needs_from_model
+    ta = Question.objects.get(version=version, code="FP-5.1.a.ta")
+    a = response_get_or_create(state=state_a, version=version, due_date=None)
+    answers_save(response=a, by=focal_point_a, base_revisions={},
+                 values={ta: {"needed": True, "categories": ["record_keeping"], "priority": "low", "details": "Registry."}})
+    fill_required(a, focal_point_a)
+    response_submit(response=a, by=focal_point_a)
+    ta_needs_refresh(state=state_a)
+    made = offer(focal_point_b, state_b)
+
+    [item] = registry.expertise_matching()
+    assert (item.need.state_id, item.need.article_number, item.need.category) == (state_a.pk, 5, "record_keeping")
+    assert [m.offer for m in item.matches] == [made] and item.matches[0].same_group and item.matches[0].south_south
+
+    ta_need_move(need=TechnicalAssistanceNeed.objects.get(state=state_a), to="withdrawn", by=focal_point_a)
+    assert registry.expertise_matching() == []  # a withdrawn need is no longer matched

@@ -15,6 +15,7 @@ from questionnaire.models import Question
 from questionnaire.services import answers_save
 from reviews import services_registry as registry
 from reviews.models import ExpertiseOffer
+from reviews.services_ta import ta_needs_refresh
 from tests.factories import MembershipFactory
 
 from .conftest import client_for, submit
@@ -113,6 +114,7 @@ def test_the_secretariat_records_programme_offers_and_matches_them_as_xlsx(
     answers_save(response=response_a, by=focal_point_a, base_revisions={},
                  values={ta: {"needed": True, "categories": ["record_keeping"], "priority": "high", "details": "=HYPERLINK(1)"}})
     submit(response_a, focal_point_a)
+    ta_needs_refresh(state=state_a)  # the needs as rows (reviews/services_ta.py)
     registry.expertise_offer_create(by=focal_point_b, state=state_b, article_number=5, category="record_keeping",
                                     description="+SUM(A1)", contact="b@example.org")
     client = client_for(secretariat)
