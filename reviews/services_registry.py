@@ -111,32 +111,17 @@ class Need:
         return TAPriority(self.priority).label if self.priority else ""
 
 
-def needs_from_answers() -> list[Need]:
-    """One need per State, article and category ticked in the TA answers of its
-    submitted responses (the highest priority and every detail given). One query."""
-    rows = Answer.objects.filter(
-        response__status=Response.Status.SUBMITTED, question__kind="technical_assistance"
-    ).values_list(
-        "response__state_id", "response__state__name", "response__state__regional_group",
-        "question__article__number", "value",
-    )
+def _merged(rows) -> list[Need]:
+    """One need per State, article and category (several provisions of an article may
+    ask for the same help): the highest priority and every detail given."""
     merged: dict[tuple[int, int, str], dict] = {}
-    for state_id, name, group, number, value in rows:
-        if not isinstance(value, dict) or value.get("needed") is not True:
-            continue
-        for category in value.get("categories") or []:
-            if category not in TACategory.values:
-                continue
-            entry = merged.setdefault(
-                (state_id, number, category),
-                {"name": name, "group": group, "priority": "", "texts": []},
-            )
-            priority = value.get("priority") or ""
-            if PRIORITY_RANK.get(priority, 3) < PRIORITY_RANK[entry["priority"]]:
-                entry["priority"] = priority
-            details = (value.get("details") or "").strip()
-            if details and details not in entry["texts"]:
-                entry["texts"].append(details)
+    for state_id, name, group, number, category, priority, details in rows:
+        entry = merged.setdefault((state_id, number, category), {"name": name, "group": group, "priority": "", "texts": []})
+        if PRIORITY_RANK.get(priority or "", 3) < PRIORITY_RANK[entry["priority"]]:
+            entry["priority"] = priority
+        details = (details or "").strip()
+        if details and details not in entry["texts"]:
+            entry["texts"].append(details)
     return [
         Need(state_id=s, state_name=e["name"], regional_group=e["group"], article_number=n, category=c,
              priority=e["priority"], text="\n".join(e["texts"]))
@@ -144,14 +129,30 @@ def needs_from_answers() -> list[Need]:
     ]
 
 
+def needs_from_answers() -> list[Need]:
+    """The categories ticked in the TA answers of submitted responses. One query."""
+    rows = Answer.objects.filter(
+        response__status=Response.Status.SUBMITTED, question__kind="technical_assistance"
+    ).values_list(
+        "response__state_id", "response__state__name", "response__state__regional_group",
+        "question__article__number", "value",
+    )
+    return _merged(
+        (state_id, name, group, number, category, value.get("priority") or "", value.get("details") or "")
+        for state_id, name, group, number, value in rows
+        if isinstance(value, dict) and value.get("needed") is True
+        for category in value.get("categories") or []
+        if category in TACategory.values
+    )
+
+
 def needs_from_model() -> list[Need]:
     """The open TechnicalAssistanceNeed rows (reviews/models_ta.py). One query."""
     from .models import TechnicalAssistanceNeed
 
-    rows = TechnicalAssistanceNeed.objects.filter(
+    return _merged(TechnicalAssistanceNeed.objects.filter(
         current=True, status__in=TechnicalAssistanceNeed.OPEN
-    ).values_list("state_id", "state__name", "state__regional_group", "article__number", "category", "priority", "text")
-    return [Need(*row) for row in rows]
+    ).values_list("state_id", "state__name", "state__regional_group", "article__number", "category", "priority", "text"))
 
 
 # The TA needs recorded as rows (reviews/models_ta.py: from submitted answers and agreed

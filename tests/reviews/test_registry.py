@@ -332,3 +332,22 @@ def test_matching_reads_the_open_ta_needs_recorded_as_rows(version, state_a, sta
 
     ta_need_move(need=TechnicalAssistanceNeed.objects.get(state=state_a), to="withdrawn", by=focal_point_a)
     assert registry.expertise_matching() == []  # a withdrawn need is no longer matched
+
+
+def test_a_need_asked_on_several_provisions_of_an_article_is_matched_once(version, state_a, focal_point_a):
+    from reviews.services_ta import ta_needs_refresh
+
+    a = response_get_or_create(state=state_a, version=version, due_date=None)
+    tas = list(Question.objects.filter(version=version, article__number=5, kind="technical_assistance"))
+    assert len(tas) >= 2
+    answers_save(response=a, by=focal_point_a, base_revisions={}, values={
+        tas[0]: {"needed": True, "categories": ["destruction"], "priority": "low", "details": "One."},
+        tas[1]: {"needed": True, "categories": ["destruction"], "priority": "high", "details": "Two."},
+    })
+    fill_required(a, focal_point_a)
+    response_submit(response=a, by=focal_point_a)
+    ta_needs_refresh(state=state_a)
+
+    for needs in (registry.needs_from_model(), registry.needs_from_answers()):
+        [need] = needs
+        assert (need.priority, need.text) == ("high", "One.\nTwo.")
