@@ -280,3 +280,26 @@ def test_the_ta_needs_come_from_submitted_answers_only(cycle, parties, version):
     assert regions["African States"] == 1
     articles = {bar.label: bar.value for bar in charts["ta_article"].bars}
     assert sum(articles.values()) == 1
+
+
+def test_the_cluster_xlsx_neutralises_formulas_and_keeps_rtl_and_emoji(cycle, parties, version):
+    import openpyxl
+
+    from reviews.exports.cluster_xlsx import cluster_report_xlsx
+
+    question = _text_question(version)
+    _put(parties[0], question, "=1+2")
+    _put(parties[1], question, MB_TEXT)
+    content, _name = cluster_report_xlsx(cycle_id=cycle.pk, progress=lambda p: None)
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    cells = {}
+    for sheet in book.worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        if rows and question.code in rows[0]:
+            col = rows[0].index(question.code)
+            cells = {row[1]: row[col] for row in rows[2:]}
+    assert cells[parties[0].iso3] == "'=1+2"  # text, never a formula
+    big = cells[parties[1].iso3]
+    # An Excel cell holds 32,767 UTF-16 units: the rest is cut with a marker, the start intact.
+    assert len(big.encode("utf-16-le")) // 2 <= 32_767 and big.endswith(" […]")
+    assert MB_TEXT.startswith(big.removesuffix(" […]"))
