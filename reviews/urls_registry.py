@@ -4,6 +4,7 @@ from . import views_registry as views
 
 urlpatterns = [
     path("recommendations/", views.registry_list, name="registry"),
+    path("recommendations/export.xlsx", views.registry_xlsx, name="registry_xlsx"),
     path("expertise/programmes/", views.programme_offers, name="programme_offers"),
     path("expertise/matching/", views.matching, name="matching"),
     path("expertise/matching.xlsx", views.matching_xlsx, name="matching_xlsx"),

@@ -23,6 +23,7 @@ from questionnaire.recommendations import PROTOCOL_ARTICLES, all_recommendations
 
 from . import services_registry as registry
 from .exports.matching_xlsx import build_matching_xlsx
+from .exports.registry_xlsx import build_registry_xlsx
 from .models import ExpertiseOffer
 from .permissions import get_offer_for_user, get_offer_state_for_user
 
@@ -94,6 +95,16 @@ def registry_list(request):
         "rows": rows, "counts": counts is not None, "article": article, "articles": PROTOCOL_ARTICLES,
         "offer_states": offer_states,
     })
+
+
+@login_required
+def registry_xlsx(request):
+    _require_perm(request.user, "reviews.registry_counts")
+    recommendations = all_recommendations()
+    content = build_registry_xlsx(recommendations, registry.recommendation_counts(recommendations))
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="recommendations-{timezone.localdate().isoformat()}.xlsx"'
+    return response
 
 
 @login_required

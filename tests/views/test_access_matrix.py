@@ -1098,6 +1098,9 @@ OFFERS_OF_A_REFUSED = signed_in(
 ACCESS.update(
     {
         "reviews:registry": Rule(lambda ctx: reverse("reviews:registry"), (Case("GET", SUBMITTED, signed_in(OK)),)),
+        "reviews:registry_xlsx": Rule(
+            lambda ctx: reverse("reviews:registry_xlsx"), (Case("GET", SUBMITTED, secretariat_only()),)
+        ),
         "reviews:state_offers": Rule(
             _to_offers_a,
             (

@@ -157,3 +157,34 @@ def test_the_matching_page_costs_the_same_queries_whatever_the_number_of_offers(
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_the_secretariat_downloads_the_registry_with_its_counts(secretariat, focal_point_a, submitted_a):
+    assert client_for(focal_point_a).get(reverse("reviews:registry_xlsx")).status_code == 403
+    page = client_for(secretariat).get(reverse("reviews:registry_xlsx"))
+    sheet = openpyxl.load_workbook(io.BytesIO(page.content)).active
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 35
+    counts = registry.recommendation_counts(recs.all_recommendations())
+    assert [r[6] for r in rows] == [counts[r.code].states for r in recs.all_recommendations()]
+
+
+def test_the_registry_page_costs_the_same_queries_however_many_states_answered(
+    secretariat, focal_point_a, submitted_a, parties, version
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from questionnaire.services import response_get_or_create
+
+    client = client_for(secretariat)
+    url = reverse("reviews:registry")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for state in parties[2:6]:
+        fp = MembershipFactory(role=Role.FOCAL_POINT, state=state).user
+        submit(response_get_or_create(state=state, version=version, due_date=None), fp)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few) <= 8  # the request's 3-6, the counts, the user's States for their offers
