@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from parties.models import State
@@ -32,7 +33,7 @@ def _secretariat(need, user) -> bool:
 class TechnicalAssistanceNeed(FSMModelMixin, models.Model):
     class Status(models.TextChoices):
         IDENTIFIED = "identified", _("Identified")
-        REQUESTED = "requested", _("Requested")
+        REQUESTED = "requested", pgettext_lazy("technical-assistance need status", "Requested")
         BEING_DELIVERED = "being_delivered", _("Being delivered")
         MET = "met", _("Met")
         WITHDRAWN = "withdrawn", _("Withdrawn")
