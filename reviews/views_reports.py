@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,7 +29,8 @@ def cycle_csv(request, pk: int):
     cycle = get_object_or_404(ReviewCycle.objects.select_related("cluster"), pk=pk)
     filename, lines = services_reports.cluster_csv(cycle=cycle, by=request.user)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Django's own header: quoted, with an RFC 5987 form for names that are not ASCII.
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 
