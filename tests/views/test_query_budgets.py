@@ -381,3 +381,31 @@ def test_the_cycle_csv_costs_the_same_queries_however_many_states(
     small = csv_queries(review_a.cycle_id)  # 1 State
     large = csv_queries(_more_submitted_states(parties, version, secretariat, 2025).pk)  # 6 States
     assert large == small <= CYCLE_CSV_BUDGET
+
+
+def test_it_renders_a_review_page_in_the_same_queries_whatever_its_size(
+    reviewer, focal_point_a, review_a, submitted_a, version, secretariat, state_b, real_versions
+):
+    """The review page (its articles, thread counts, status, deadlines, actions): the
+    mini questionnaire with one thread, then the real cluster with a thread on every
+    answer of its biggest article."""
+    start_threads(review_a, Question.objects.filter(version=version, article__number=14)[:1], reviewer, focal_point_a)
+    small = queries(client_for(reviewer), reverse("reviews:review", args=[review_a.pk]))
+
+    article = biggest_article(real_versions)
+    cycle = review_services.cycle_launch(cluster=article.version.cluster, year=2032, states=[state_b], by=secretariat,
+                                         seed="big")
+    review = Review.objects.get(cycle=cycle)
+    focal_point = MembershipFactory(role=Role.FOCAL_POINT, state=state_b).user
+    fill_required(review.response, focal_point)
+    submit(review.response, focal_point)
+    big_reviewer = MembershipFactory(role=Role.REVIEWER, state=review.assignments.first().reviewing_state).user
+    asked = [
+        q for q in Question.objects.filter(article=article).select_related("condition_question")
+        if question_was_asked(response=review.response, question=q)
+    ]
+    start_threads(review, asked, big_reviewer, focal_point)
+
+    big = queries(client_for(big_reviewer), reverse("reviews:review", args=[review.pk]))
+
+    assert small == big, f"mini review: {small} queries; {len(asked)} threads on the real cluster: {big}"
