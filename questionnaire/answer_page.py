@@ -35,6 +35,7 @@ from .evidence import AnswerEvidencePanel, answer_evidence
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
 from .models import Answer, Article, Question, Response
+from .recommendations import all_recommendations
 from .selectors import version_questions
 
 BLOCK_TEMPLATE = "questionnaire/_question_block.html"
@@ -232,12 +233,17 @@ def render_blocks(
     sections: list[str] = []
     current_provision = current_article = None
     articles = {a.pk: a for a in version_articles(response.version_id)} if whole_cluster else {}
+    # The Working Group's recommendations under each article's heading (the article
+    # page shows them under its h1): the registry read once for the page.
+    registry = all_recommendations() if whole_cluster else []
     for q in questions:
         if q.provision_id != current_provision:
             if current_provision is not None:
                 sections.append("</section>")
             if whole_cluster and q.article_id != current_article:
-                sections.append(_article_heading(articles[q.article_id]))
+                article = articles[q.article_id]
+                sections.append(_article_heading(article))
+                sections.append(_recommendations_panel(article.number, registry))
             sections.append(_provision_heading(q.provision, level=3 if whole_cluster else 2))
             current_provision, current_article = q.provision_id, q.article_id
         sections.append(html[q.pk])
@@ -257,6 +263,15 @@ def _article_heading(article: Article) -> str:
         article.number,
         _("Article %(n)s") % {"n": article.number},
         article.title,
+    )
+
+
+def _recommendations_panel(number: int, registry) -> str:
+    recommendations = [r for r in registry if number in r.articles]
+    if not recommendations:
+        return ""
+    return get_template("questionnaire/_recommendations.html").render(
+        {"recommendations": recommendations, "number": number, "level": 3}
     )
 
 

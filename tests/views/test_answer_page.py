@@ -147,3 +147,31 @@ def test_a_stale_whole_page_post_on_the_cluster_page_saves_nothing(as_user, foca
     assert Answer.objects.get(response=response_a, question=q).value == "Cora's text"
     assert not Answer.objects.filter(response=response_a, question__code="FP-5.1.a.q3").exists()
     assert "Cora&#x27;s text" in page.content.decode() or "Cora's text" in page.content.decode()
+
+
+@pytest.fixture
+def registry(db, django_capture_on_commit_callbacks):
+    from questionnaire import recommendations as recs
+
+    with django_capture_on_commit_callbacks(execute=True):
+        recs.recommendations_load()
+    yield recs
+    recs.registry_changed()
+
+
+def test_the_cluster_page_shows_the_recommendations_of_each_article_under_its_heading(
+    as_user, focal_point_a, response_a, registry
+):
+    on_5 = registry.recommendations_for_article(5)
+    assert on_5, "the registry links recommendations to article 5"
+
+    html = as_user(focal_point_a).get(cluster_url(response_a)).content.decode()
+
+    # Under the article's h2, as an h3 inside a collapsible panel; the article page keeps its h2.
+    heading_at = html.index('id="article-5"')
+    panel_at = html.index('id="recommendations-5"')
+    assert heading_at < panel_at < html.index('id="prov-', heading_at)
+    assert re.search(r'id="recommendations-5">\s*<summary><h3 ', html)
+    assert on_5[0].text_localized[:40] in html
+    article_page = as_user(focal_point_a).get(article_url(response_a, 5)).content.decode()
+    assert re.search(r'id="recommendations-5">\s*<summary><h2 ', article_page)
