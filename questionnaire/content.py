@@ -151,19 +151,25 @@ class _Checker:
         return node
 
 
+def load_yaml(path: Path, error: type[ContentError] = ContentError):
+    """A data file read as round-trip YAML (its nodes know their lines), or ``error``
+    naming the file and the line where it cannot be read or parsed."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(path.name, [(0, f"cannot read the file: {exc}")]) from exc
+    try:
+        return YAML(typ="rt").load(raw)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise error(path.name, [((mark.line + 1) if mark else 0, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from exc
+
+
 def parse_content(path: Path | str) -> ContentPlan:
     """Validate the content file; raise ContentError listing every problem."""
     path = Path(path)
     name = path.name
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContentError(name, [(0, f"cannot read the file: {exc}")]) from exc
-    try:
-        doc = YAML(typ="rt").load(raw)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ContentError(name, [((mark.line + 1) if mark else 0, f"not valid YAML: {exc.problem if hasattr(exc, 'problem') else exc}")]) from exc
+    doc = load_yaml(path)
 
     c = _Checker()
     if not c.mapping(

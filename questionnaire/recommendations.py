@@ -25,11 +25,9 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
-from .content import CONTENT_DIR, LANGUAGE_FIELDS
+from .content import CONTENT_DIR, LANGUAGE_FIELDS, ContentError, load_yaml
 from .models_recommendations import Recommendation
 
 DEFAULT_PATH = CONTENT_DIR / "working_group_recommendations.yaml"
@@ -39,11 +37,8 @@ GENERATION_KEY = "questionnaire:recommendations:generation"
 TRANSLATED = ("series_title", "section", "text")
 
 
-class RecommendationsError(Exception):
-    def __init__(self, path: str, errors: list[tuple[int, str]]):
-        self.path = path
-        self.errors = sorted(errors)
-        super().__init__("\n".join(f"{path}:{line}: {reason}" for line, reason in self.errors))
+class RecommendationsError(ContentError):
+    """The registry's file is invalid: every problem with its line (as ContentError)."""
 
 
 @dataclass
@@ -128,15 +123,7 @@ class _Checker:
 def parse_recommendations(path: Path | str = DEFAULT_PATH) -> list[PlannedRecommendation]:
     path = Path(path)
     name = path.name
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecommendationsError(name, [(0, f"cannot read the file: {exc}")]) from exc
-    try:
-        doc = YAML(typ="rt").load(raw)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RecommendationsError(name, [((mark.line + 1) if mark else 0, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from exc
+    doc = load_yaml(path, RecommendationsError)
 
     c = _Checker()
     if not c.mapping(doc, "the file", 1, {"edition", "series", "recommendations"}):
