@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # allauth's list of one's sessions
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.forms",
@@ -43,6 +44,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "rules",
+    # Sign-in: accounts with a second factor (TOTP + recovery codes) and a list of
+    # one's own sessions; axes throttles failed sign-ins, the admin's included.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "axes",
     "parties",
     "questionnaire",
     "reviews",
@@ -57,12 +65,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.SignInPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "config.middleware.NoStoreForAuthenticatedMiddleware",
+    # Last, as its documentation asks: it turns a lockout flagged during
+    # authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,18 +135,57 @@ else:
 ANSWER_BLOCK_CACHE_ENTRIES = env.int("ANSWER_BLOCK_CACHE_ENTRIES", default=20_000)
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any attempt while the login is locked out.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# ASVS 6.2: at least 8 characters, 64 and more accepted, no composition rules,
+# checked against common passwords and the person's own name and address.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+
+# django-allauth. Accounts come only from invitations (parties), so nobody signs
+# up; people sign in with their e-mail address, then their second factor.
+ACCOUNT_ADAPTER = "config.auth.AccountAdapter"
+ACCOUNT_FORMS = {"login": "config.auth.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # the invitation link proved the address
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_SESSION_REMEMBER = False  # no "remember me": sessions end with the browser
+# A password reset signs nobody in: the next sign-in asks for the second factor.
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # usersessions ends the other sessions instead
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Firearms Protocol review] "
+MFA_ADAPTER = "config.auth.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Firearms Protocol review"
+# TOTP secrets are stored encrypted (config.auth.MFAAdapter) with this key, or one
+# derived from SECRET_KEY when it is not set (then rotating SECRET_KEY means every
+# person sets up their second factor again).
+MFA_SECRET_KEY = env.str("MFA_SECRET_KEY", default="")
+# The second factor is required of everybody (config.middleware.SignInPolicyMiddleware):
+# a person who has not set one up yet is taken to its set-up page after the password.
+USERSESSIONS_TRACK_ACTIVITY = False  # a write per request otherwise (autosave posts often)
+
+# django-axes: five failures for one login from one address lock that pair out
+# for 15 minutes (allauth's own cache-based limits also apply to its form).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "config.auth.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
+AXES_VERBOSE = False
 
 # Sessions: a confidential platform signs people out after inactivity.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
@@ -141,6 +193,8 @@ SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
 # config.middleware.SessionRefreshMiddleware re-saves the session at most every
 # SESSION_REFRESH_SECONDS, so the inactivity timeout is exact to within that.
 SESSION_REFRESH_SECONDS = 300
+# ASVS 7.3.2: however active, a sign-in ends after this (then password and second factor again).
+SESSION_ABSOLUTE_SECONDS = env.int("DJANGO_SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -1,13 +1,17 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
 
+# The admin signs in through the same form, second factor and throttling as
+# everybody (set before admin.site.urls binds its login view).
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in, second factor (accounts/2fa/), password reset, own sessions (accounts/sessions/).
+    path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("responses/", include("questionnaire.urls")),
     path("reviews/", include("reviews.urls")),

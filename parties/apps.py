@@ -8,3 +8,4 @@ class PartiesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import permissions  # noqa: F401  (registers the rules permissions)
+        from . import receivers  # noqa: F401  (sign-in bookkeeping)

@@ -119,3 +119,22 @@ def invitation_accept_signed_in(*, token: str, user) -> None:
     if user.username.lower() != invitation.email:
         raise InvitationError(_("This invitation was sent to another e-mail address than the one you are signed in with."))
     _accept(invitation, user)
+
+
+# --- Accounts and sessions --------------------------------------------------------
+
+
+def sessions_end_all(*, user, keep_session_key: str | None = None) -> int:
+    """End every session of ``user`` (but ``keep_session_key``, the caller's own,
+    when given); returns how many ended. Sessions are known from allauth's
+    usersessions, recorded at every sign-in; a session from before that record is
+    refused anyway at its next request once the account is inactive (Django's
+    ModelBackend.get_user ignores inactive users)."""
+    from allauth.usersessions.models import UserSession
+
+    ended = 0
+    for user_session in UserSession.objects.filter(user_id=user.pk).exclude(session_key=keep_session_key or ""):
+        user_session.end()
+        ended += 1
+    return ended
+

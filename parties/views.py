@@ -53,7 +53,7 @@ def invitation_accept(request, token: str):
         # link alone must not grant a role to someone else's account.
         if not request.user.is_authenticated:
             messages.info(request, _("You already have an account: sign in to accept the invitation."))
-            return redirect(f"{reverse('login')}?next={request.path}")
+            return redirect(f"{reverse('account_login')}?next={request.path}")
         if request.method == "POST":
             try:
                 services.invitation_accept_signed_in(token=token, user=request.user)
@@ -77,5 +77,25 @@ def invitation_accept(request, token: str):
             return render(request, "parties/invitation_invalid.html", {"reason": str(exc)}, status=410)
         else:
             messages.success(request, _("Your account is ready. Sign in with your e-mail address and password."))
-            return redirect("login")
+            return redirect("account_login")
     return render(request, "parties/invitation_accept.html", {"form": form, "invitation": invitation})
+
+
+@login_required
+@require_http_methods(["GET"])
+def account_security(request):
+    """One's own account: password, second factor, recovery codes, sessions (the
+    pages themselves are allauth's)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    kinds = set(Authenticator.objects.filter(user_id=request.user.pk).values_list("type", flat=True))
+    return render(
+        request,
+        "parties/account_security.html",
+        {
+            "has_totp": Authenticator.Type.TOTP in kinds,
+            "has_recovery_codes": Authenticator.Type.RECOVERY_CODES in kinds,
+            "session_count": UserSession.objects.filter(user_id=request.user.pk).count(),
+        },
+    )

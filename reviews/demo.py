@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from questionnaire.models import Response
 from questionnaire.selectors import response_progress, version_questions
 from questionnaire.services import answers_save
@@ -60,3 +63,18 @@ def demo_technical_assistance(*, state, focal_point) -> None:
     first = TechnicalAssistanceNeed.objects.filter(state=state).order_by("pk").first()
     if first and first.status == TechnicalAssistanceNeed.Status.IDENTIFIED:
         ta_need_move(need=first, to=TechnicalAssistanceNeed.Status.REQUESTED, by=focal_point)
+
+
+def demo_totp_secret(email: str) -> str:
+    """The demo accounts' TOTP secret: fixed per address, so that the codes printed
+    by ``manage.py demo_code`` and an authenticator app set up once keep working
+    after the demo is loaded again. Demo accounts only (their domain is demo.test)."""
+    return base64.b32encode(hashlib.sha256(f"demo-totp:{email}".encode()).digest()[:20]).decode()
+
+
+def demo_second_factor(user) -> None:
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, demo_totp_secret(user.email))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time_machine
 from django.contrib.sessions.models import Session
 from django.urls import reverse
+from tests.signin import sign_in
 
 
 def _expiry(client):
@@ -14,7 +15,7 @@ def _expiry(client):
 def test_it_slides_the_expiry_at_most_once_per_refresh_period(client, focal_point_a, settings):
     settings.SESSION_REFRESH_SECONDS = 300
     with time_machine.travel("2026-11-25 09:00:00+00:00", tick=False):
-        client.force_login(focal_point_a)
+        sign_in(client, focal_point_a)
         client.get(reverse("home"))
         first = _expiry(client)
     with time_machine.travel("2026-11-25 09:02:00+00:00", tick=False):

@@ -279,6 +279,19 @@ class Browser:
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        # What the sign-in form leaves after the password and the TOTP step.
+        import time
+
+        from allauth.account.internal.flows.login import (
+            _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+            AUTHENTICATION_METHODS_SESSION_KEY,
+        )
+
+        from parties.receivers import SIGNED_IN_AT
+
+        session[SIGNED_IN_AT] = time.time()
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = [{"method": "mfa", "at": time.time(), "type": "totp"}]
+        session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
         session.save()
         self.base, self.jar = base, http.cookiejar.CookieJar()
         self.jar.set_cookie(_cookie(settings.SESSION_COOKIE_NAME, session.session_key))

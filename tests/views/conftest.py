@@ -38,6 +38,7 @@ from reviews.models import (
     SummaryComment,
 )
 from tests.factories import MINI, fill_required, make_questionnaire
+from tests.signin import sign_in
 
 PERSONAS = (
     "anonymous",
@@ -81,10 +82,10 @@ def mini_versions(db):
 
 
 def client_for(user, **kwargs) -> Client:
-    """A fresh client signed in as ``user`` (or anonymous)."""
+    """A fresh client signed in as ``user`` (password and second factor), or anonymous."""
     client = Client(**kwargs)
     if user is not None and user.is_authenticated:
-        client.force_login(user)
+        sign_in(client, user)
     return client
 
 

@@ -29,7 +29,8 @@ DRAFT, SUBMITTED = "draft", "submitted"
 SKIPPED_PREFIXES = {
     "admin/": "the Django admin: staff only, Django's own permission checks",
     "i18n/": "set_language: no data behind it",
-    "accounts/": "login and logout: open to everyone by design",
+    "accounts/": "django-allauth's sign-in, second factor, password reset and own sessions: "
+    "tests/views/test_signin.py checks that each is public by name or asks to sign in",
 }
 
 
@@ -654,6 +655,13 @@ ACCESS: dict[str, Rule] = {
         ),
     ),
     # The one page for people who have no account yet.
+    "parties:account": Rule(
+        lambda ctx: reverse("parties:account"),
+        (
+            Case("GET", DRAFT, signed_in(OK)),
+            Case("POST", DRAFT, signed_in(NOT_ALLOWED)),
+        ),
+    ),
     "parties:accept": Rule(
         lambda ctx: reverse("parties:accept", args=[ctx.token]),
         (

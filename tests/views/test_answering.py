@@ -14,6 +14,7 @@ from questionnaire.models import Answer, Question
 from tests.factories import question, save
 
 from .conftest import legislation_rows, messages_of, page_revisions, stored_answers, submit, ta_block
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -256,7 +257,7 @@ def test_it_redirects_with_a_message_when_someone_posts_to_a_submitted_response(
 
 def test_it_refuses_a_post_without_a_csrf_token(focal_point_a, response_a):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(focal_point_a)
+    sign_in(client, focal_point_a)
     form = client.get(article_url(response_a)).content.decode()
 
     page = client.post(article_url(response_a), {"revisions": "{}", "FP-5.1.a.q3": "4"})

@@ -25,6 +25,7 @@ from questionnaire.services import response_get_or_create
 from tests.factories import question, save
 
 from .conftest import db_fingerprint, messages_of, stored_answers, submit
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -280,7 +281,7 @@ def test_right_to_left_text_and_emoji_round_trip(as_user, focal_point_a, respons
 
 def test_the_workbook_speaks_the_users_language_and_right_to_left(focal_point_a, response_a):
     client = Client(HTTP_ACCEPT_LANGUAGE="ar")
-    client.force_login(focal_point_a)
+    sign_in(client, focal_point_a)
 
     book = openpyxl.load_workbook(io.BytesIO(download(client, response_a)))
 
@@ -369,7 +370,7 @@ def test_cancel_forgets_the_file_and_saves_nothing(as_user, focal_point_a, respo
 
 def test_upload_and_confirmation_require_the_csrf_token(focal_point_a, response_a):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(focal_point_a)
+    sign_in(client, focal_point_a)
     data = fill(offline.response_workbook(response=response_a), {"FP-5.2.q1": "yes"})
 
     assert upload(client, response_a, data).status_code == 403

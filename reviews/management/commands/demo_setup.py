@@ -9,7 +9,7 @@ from django.utils import timezone
 from parties.models import Membership, State
 from questionnaire.models import Cluster, Response
 from questionnaire.services import response_submit
-from reviews.demo import answer_all_required, answer_technical_assistance, demo_technical_assistance
+from reviews.demo import answer_all_required, answer_technical_assistance, demo_second_factor, demo_technical_assistance
 from reviews.models import Review, ReviewCycle, ReviewGroup
 from reviews.services import cycle_launch
 from reviews.services_workflow import experts_appoint, focal_point_appoint, review_groups_draw
@@ -31,7 +31,12 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
         for email, what in logins:
             self.stdout.write(f"  {email:<34} {what}")
-        self.stdout.write("\nOpen http://127.0.0.1:8000 and sign in.\n")
+        self.stdout.write(
+            "\nEvery account has a second factor (TOTP). After the password, type the code that"
+            "\n  python manage.py demo_code <e-mail>"
+            "\nprints, or add the account's secret (demo_code --secret) to an authenticator app."
+            "\n\nOpen http://127.0.0.1:8000 and sign in.\n"
+        )
 
     def _user(self, email, first, last, role, state=None):
         User = get_user_model()
@@ -41,6 +46,7 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
+        demo_second_factor(user)
         Membership.objects.get_or_create(user=user, state=state, role=role, is_active=True)
         return user
 

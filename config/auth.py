@@ -1,0 +1,77 @@
+"""How signing in works here, as hooks into django-allauth and django-axes.
+
+Accounts come only from invitations (parties.services.invitation_accept), so the
+sign-up form is closed; everybody has a second factor (TOTP) that they cannot
+switch off themselves (the secretariat removes a lost one in the admin, and the
+owner sets up a new one at the next sign-in); TOTP secrets are stored encrypted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's form, worded as the rest of the platform (and labelled, not only
+    placeholdered, for screen readers)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = gettext_lazy("E-mail address")
+        self.fields["login"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].help_text = ""
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        return False
+
+
+def _fernet() -> Fernet:
+    # A key of its own may be given; otherwise one derived from SECRET_KEY, so a
+    # copy of the database alone does not reveal anybody's second factor.
+    material = settings.MFA_SECRET_KEY or f"mfa-totp:{settings.SECRET_KEY}"
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(material.encode()).digest()))
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def encrypt(self, text: str) -> str:
+        return _fernet().encrypt(text.encode()).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return _fernet().decrypt(encrypted_text.encode()).decode()
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        # The second factor is required: switching it off would leave the account
+        # with a password only. Recovery codes can still be regenerated.
+        return authenticator.type != Authenticator.Type.TOTP
+
+    def get_totp_label(self, user) -> str:
+        return user.email or user.get_username()
+
+    def _get_site_name(self) -> str:
+        return _("Firearms Protocol review")
+
+
+def axes_username(request, credentials: dict | None) -> str:
+    """The login typed, whichever form sent it: allauth's passes ``email`` (or
+    ``login`` in the POST), Django's own ``username``. Case-folded, so that
+    changing the case does not buy five more attempts."""
+    for source in (credentials or {}, getattr(request, "POST", {}) or {}):
+        for key in ("email", "login", "username"):
+            value = source.get(key)
+            if value:
+                return str(value).strip().casefold()[:255]
+    return ""
