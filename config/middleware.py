@@ -72,6 +72,13 @@ class SignInPolicyMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
+            if getattr(request, "htmx", False):
+                # Every htmx endpoint is for signed-in people. Answered with 401, not
+                # the sign-in page: htmx would take that 200 page for a saved answer.
+                from django.http import HttpResponse
+                from django.utils.translation import gettext as _
+
+                return HttpResponse(_("You are signed out."), status=401, content_type="text/plain; charset=utf-8")
             return None
         from allauth.account.authentication import get_authentication_records
         from django.contrib import messages

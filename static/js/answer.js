@@ -34,7 +34,7 @@
 
   var unsaved = new Set();      // codes edited since their last successful save
   var retries = {};             // code -> number of failed attempts in a row
-  var texts = { saving: form.dataset.textSaving, retrying: form.dataset.textRetrying };
+  var texts = { saving: form.dataset.textSaving, retrying: form.dataset.textRetrying, signedOut: form.dataset.textSignedOut };
 
   function blockOf(elt) { return elt.closest("[data-autosave-code]"); }
   function statusOf(block) { return block.querySelector(".save-status"); }
@@ -80,6 +80,9 @@
       retries[code] = 0;
       // An edit made while this save travelled is still unsaved; its own save follows.
       if (!block.dataset.editedAt || Number(block.dataset.editedAt) <= Number(block.dataset.sentAt)) { unsaved.delete(code); }
+    } else if (status === 401) {
+      // The session ended (signed out, expired): the edit stays in the page, unsaved.
+      setText(block, texts.signedOut, "text-danger");
     } else if (status === 0 || status >= 500) {
       retries[code] = (retries[code] || 0) + 1;
       var delay = Math.min(60, Math.pow(2, retries[code])) * 1000;

@@ -359,3 +359,31 @@ def test_every_account_page_answers_a_signed_in_person_without_error(focal_point
             continue
         page = client.get("/" + route)
         assert page.status_code < 500, f"{name} ({route}) → {page.status_code}"
+
+
+# --- Autosave after the session ended ------------------------------------------------------
+
+
+def test_an_autosave_after_the_session_ended_is_refused_as_401_not_as_the_sign_in_page(focal_point_a, response_a):
+    from tests.factories import question
+
+    from .conftest import db_fingerprint
+
+    url = reverse("questionnaire:answer_save", args=[response_a.pk, "FP-5.1.a.status"])
+    question(response_a.version, "FP-5.1.a.status")
+    before = db_fingerprint()
+
+    page = Client().post(url, {"FP-5.1.a.status": "yes"}, headers={"HX-Request": "true"})
+
+    # htmx would take a 200 sign-in page for a saved answer; 401 leaves the edit unsaved in the page.
+    assert page.status_code == 401
+    assert db_fingerprint() == before
+
+
+def test_the_account_page_links_to_the_second_factor_password_and_sessions(focal_point_a, totp_secret):
+    page = client_for(focal_point_a).get(reverse("parties:account")).content.decode()
+
+    assert "An authenticator app is set up." in page
+    for name in ("mfa_index", "account_change_password", "usersessions_list"):
+        assert reverse(name) in page
+    assert "You are signed in in 1 place." in page
