@@ -245,6 +245,9 @@ def _inspect_zip(stream: IO[bytes], size: int) -> str:
         raise _refuse(_("a ZIP archive"))
 
 
+_MARKUP_IN_HEAD = re.compile(rb"<\s*(?:html|head|body|script|svg|iframe|object|embed|!doctype)\b", re.IGNORECASE)
+
+
 def detect_file_type(stream: IO[bytes], size: int) -> str:
     """The accepted kind of a file's content (a FileType value); EvidenceRefused
     otherwise. ``stream`` must be seekable; it is left at its start."""
@@ -253,6 +256,9 @@ def detect_file_type(stream: IO[bytes], size: int) -> str:
     stream.seek(0)
     try:
         if head.startswith(b"%PDF-"):
+            if _MARKUP_IN_HEAD.search(head):
+                # A polyglot: a browser sniffing it would run the page.
+                raise _refuse(_("a web page (HTML) behind a PDF header"))
             return FileType.PDF
         if head.startswith(b"\x89PNG\r\n\x1a\n"):
             return FileType.PNG

@@ -212,6 +212,13 @@ class EditForm(forms.Form):
             # A file's entry has no link of its own to edit.
             del self.fields["link"]
 
+    def clean(self):
+        cleaned = super().clean()
+        if "revision" in self.errors:
+            # A hidden field shows no error of its own: say it where it is seen.
+            self.add_error(None, _("The form is incomplete: open the page again."))
+        return cleaned
+
     def changes(self) -> ev.EvidenceChanges:
         data = self.cleaned_data
         return ev.EvidenceChanges(

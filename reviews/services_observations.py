@@ -16,6 +16,8 @@ models_observations), then "finalized" together with the summary."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,8 +70,13 @@ def speaks_for(user, review: Review) -> int | None:
 
 def _clean_text(text: str, *, empty: str) -> str:
     text = (text or "").strip()
-    if not text:
+    # Invisible formatting characters alone (a right-to-left override, zero-width
+    # spaces) are no text either.
+    if not "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip():
         raise ReviewError(empty)
+    if "\x00" in text:
+        # PostgreSQL cannot store NUL in text; the forms' CharFields refuse it too.
+        raise ReviewError(_("Null characters are not allowed."))
     if len(text) > MAX_TEXT:
         raise ReviewError(_("The text is too long (at most %(n)s characters).") % {"n": MAX_TEXT})
     return text

@@ -239,6 +239,34 @@ def db_fingerprint() -> dict[str, list]:
         "clearances": list(SummaryClearance.objects.order_by("pk").values_list("pk", "state_id")),
         "summary_comments": list(SummaryComment.objects.order_by("pk").values_list("pk", "body")),
         "final_documents": list(FinalDocument.objects.order_by("pk").values_list("pk", "version", "sha256")),
+        # Evidence, delegation, the secretariat's draw and deadlines, offers and needs (tests/security).
+        **_more_fingerprint(),
+    }
+
+
+def _more_fingerprint() -> dict[str, list]:
+    from questionnaire.models import AnswerEvidence, ArticleAssignment, Evidence
+    from reviews.models import (
+        DeadlineExtension,
+        DrawEvent,
+        ExpertAppointment,
+        ExpertiseOffer,
+        FocalPointAppointment,
+        ReviewGroupMember,
+        TechnicalAssistanceNeed,
+    )
+
+    return {
+        "evidence": list(Evidence.objects.order_by("pk").values_list("pk", "title", "link", "revision", "file")),
+        "answer_evidence": list(AnswerEvidence.objects.order_by("pk").values_list("pk", "evidence_id")),
+        "article_assignments": list(ArticleAssignment.objects.order_by("pk").values_list("pk", "assignee_id")),
+        "deadline_extensions": list(DeadlineExtension.objects.order_by("pk").values_list("pk", "due_date")),
+        "draw_events": list(DrawEvent.objects.order_by("pk").values_list("pk")),
+        "focal_point_appointments": list(FocalPointAppointment.objects.order_by("pk").values_list("pk", "user_id", "ended_at")),
+        "expert_appointments": list(ExpertAppointment.objects.order_by("pk").values_list("pk", "user_id", "ended_at")),
+        "group_members": list(ReviewGroupMember.objects.order_by("pk").values_list("pk", "group_id", "state_id")),
+        "offers": list(ExpertiseOffer.objects.order_by("pk").values_list("pk", "description")),
+        "ta_needs": list(TechnicalAssistanceNeed.objects.order_by("pk").values_list("pk", "status")),
     }
 
 
