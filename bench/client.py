@@ -133,6 +133,18 @@ def summary(latencies: list[float]) -> dict:
 # ---- sign in -------------------------------------------------------------------
 
 
+def totp_code(secret: str) -> str:
+    """RFC 6238, as an authenticator app computes it (30 s, 6 digits, SHA-1)."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    digest = hmac.new(base64.b32decode(secret), struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return str((struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000).zfill(6)
+
+
 def cmd_login() -> None:
     fx = load_fixture()
     b = Browser()
@@ -141,8 +153,16 @@ def cmd_login() -> None:
     token = CSRF_RE.search(page).group(1)
     status, headers, _page, elapsed = b.request(
         "POST", tagged("/accounts/login/", "login"),
-        [("csrfmiddlewaretoken", token), ("username", fx["email"]), ("password", fx["password"])],
+        [("csrfmiddlewaretoken", token), ("login", fx["email"]), ("password", fx["password"])],
     )
+    assert status == 302 and "/2fa/authenticate/" in headers.get("Location", ""), f"password step: {status} {headers.get('Location')}"
+    status, _h, page, _t = b.request("GET", tagged("/accounts/2fa/authenticate/", "login"))
+    token = CSRF_RE.search(page).group(1)
+    status, headers, _page, code_elapsed = b.request(
+        "POST", tagged("/accounts/2fa/authenticate/", "login"),
+        [("csrfmiddlewaretoken", token), ("code", totp_code(fx["totp_secret"]))],
+    )
+    elapsed += code_elapsed
     assert status == 302 and "sessionid" in b.cookies, f"sign-in failed: {status} {headers.get('Location')}"
     status, _h, page, _t = b.request("GET", tagged(article_path(fx, fx["article"]), "login"))
     assert status == 200, f"article page answered {status}"

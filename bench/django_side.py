@@ -39,6 +39,7 @@ from django.urls import reverse  # noqa: E402
 from questionnaire.models import Answer, Response  # noqa: E402
 from questionnaire.selectors import version_questions  # noqa: E402
 from reviews.demo import sample_value  # noqa: E402
+from reviews.demo import demo_second_factor, demo_totp_secret  # noqa: E402
 from reviews.management.commands.demo_setup import DEMO_PASSWORD  # noqa: E402
 
 EMAIL = "focal.point.gh@demo.test"
@@ -60,12 +61,16 @@ def prepare() -> None:
     Answer.history.filter(response_id=response.pk).delete()
     deleted, _ = Answer.objects.filter(response=response).delete()
     Session.objects.all().delete()
+    # A bench database made before the second factor existed gets the demo one.
+    demo_second_factor(get_user_model().objects.get(username=EMAIL))
     questions = version_questions(response.version_id)
     fixture = {
         "response": response.pk,
         "version": response.version_id,
         "email": EMAIL,
         "password": DEMO_PASSWORD,
+        # The demo account's second factor (reviews.demo), for the sign-in's TOTP step.
+        "totp_secret": demo_totp_secret(EMAIL),
         "article": ARTICLE,
         "articles": sorted({q.article.number for q in questions}),
         "questions": [

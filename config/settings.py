@@ -165,6 +165,9 @@ ACCOUNT_SESSION_REMEMBER = False  # no "remember me": sessions end with the brow
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # usersessions ends the other sessions instead
 ACCOUNT_PREVENT_ENUMERATION = True
+# A reset asked for an unknown address answers the same but sends nothing: the
+# platform must not mail arbitrary addresses on anybody's request.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Firearms Protocol review] "
 MFA_ADAPTER = "config.auth.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
