@@ -135,6 +135,7 @@ def test_the_totp_secret_is_stored_encrypted_and_cannot_be_switched_off(focal_po
 
     assert Authenticator.objects.filter(user=focal_point_a, type=Authenticator.Type.TOTP).exists()
     assert page.status_code in (200, 302)
+    assert reverse("mfa_deactivate_totp") not in client.get(reverse("mfa_index")).content.decode()
 
 
 # --- A person without a second factor yet --------------------------------------------------
