@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.functional import LazyObject
 
 
 class NoStoreForAuthenticatedMiddleware:
@@ -71,6 +72,11 @@ class SignInPolicyMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
+        if user is not None and isinstance(user, LazyObject):
+            # Evaluated here anyway: the view and the permission rules then use the
+            # user itself, not a proxy that costs a lookup per attribute read.
+            user.is_authenticated  # noqa: B018
+            user = request.user = user._wrapped
         if user is None or not user.is_authenticated:
             if getattr(request, "htmx", False):
                 # Every htmx endpoint is for signed-in people. Answered with 401, not

@@ -138,8 +138,9 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses any attempt while the login is locked out.
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # allauth's (a ModelBackend: passwords and Django permissions), reading the
+    # user of each request cheaply. The admin signs in through allauth's form too.
+    "config.auth.AuthenticationBackend",
 ]
 # ASVS 6.2: at least 8 characters, 64 and more accepted, no composition rules,
 # checked against common passwords and the person's own name and address.

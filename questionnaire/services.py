@@ -91,8 +91,8 @@ def _lock_answers(*, response_id: int, question_ids: list[int]) -> dict[int, Ans
     On PostgreSQL one line of SQL and ``from_db`` (with the JSON value decoded as the
     field does): this runs on every autosave, and building the same query with the
     ORM costs several times the query itself."""
-    queryset = Answer.objects.filter(response_id=response_id, question_id__in=question_ids).order_by("question_id")
     if connection.vendor != "postgresql":
+        queryset = Answer.objects.filter(response_id=response_id, question_id__in=question_ids).order_by("question_id")
         return {a.question_id: a for a in queryset.select_for_update()}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _ANSWER_FIELDS)
     with connection.cursor() as cursor:

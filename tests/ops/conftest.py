@@ -277,7 +277,7 @@ class Browser:
 
         session = SessionStore()  # in the database: the server reads it whatever its cache does
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         # What the sign-in form leaves after the password and the TOTP step.
         import time
