@@ -51,6 +51,14 @@ def ghana_response() -> Response:
     return Response.objects.select_related("version").get(state__iso3="GHA", version__cluster__code="I")
 
 
+def signed_in_client(user) -> Client:
+    """A test client signed in with both factors, as the sign-in form leaves it
+    (the same as tests/signin.py: the platform refuses a session without them)."""
+    from tests.signin import sign_in
+
+    return sign_in(Client(), user)
+
+
 def prepare() -> None:
     response = ghana_response()
     if response.status != Response.Status.DRAFT:
@@ -105,8 +113,7 @@ def _captured(client: Client, name: str, method: str, url: str, data=None, expec
 def queries() -> None:
     response = ghana_response()
     user = get_user_model().objects.get(username=EMAIL)
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     article_url = reverse("questionnaire:article", args=[response.pk, ARTICLE])
     client.get(article_url, HTTP_HOST=HOST)  # warm caches (translations, templates)
     counts = {"article_get": _captured(client, "article-get", "GET", article_url)}
@@ -161,8 +168,7 @@ def costs() -> None:
 
     response = ghana_response()
     user = get_user_model().objects.get(username=EMAIL)
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     target = next(q for q in version_questions(response.version_id) if q.article.number == ARTICLE and q.kind == "long_text")
     answer = Answer.objects.get(response=response, question=target)
     url = reverse("questionnaire:answer_save", args=[response.pk, target.code])

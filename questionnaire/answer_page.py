@@ -22,16 +22,17 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.template.loader import get_template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from .evidence import AnswerEvidencePanel, answer_evidence
+from .evidence import answer_evidence, answer_evidence_tokens
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
 from .models import Answer, Article, Question, Response
@@ -118,8 +119,7 @@ def page_answers(response: Response, questions: list[Question], only: set[int] |
     }
 
 
-@dataclass(frozen=True)
-class AnswerVersion:
+class AnswerVersion(NamedTuple):
     """What a block's key needs of an answer, read without building the answer."""
 
     pk: int
@@ -127,14 +127,19 @@ class AnswerVersion:
 
 
 def page_answer_versions(response: Response, questions: list[Question]) -> dict[int, AnswerVersion]:
+    """question id → (answer id, revision): one line of SQL, no model instances (a
+    cluster page has 160 answers; the ORM's query and rows cost more than the SQL)."""
     article_ids = {q.article_id for q in questions}
-    rows = Answer.objects.filter(response=response)
+    sql = f"SELECT a.question_id, a.id, a.revision FROM {Answer._meta.db_table} a"
+    params: list[Any] = [response.pk]
     if len(article_ids) == 1:  # an article page; the cluster page reads them all (no IN list of 160 ids)
-        rows = rows.filter(question__article_id=next(iter(article_ids)))
-    return {
-        question_id: AnswerVersion(pk=pk, revision=revision)
-        for question_id, pk, revision in rows.values_list("question_id", "pk", "revision")
-    }
+        sql += f" JOIN {Question._meta.db_table} q ON q.id = a.question_id WHERE a.response_id = %s AND q.article_id = %s"
+        params.append(next(iter(article_ids)))
+    else:
+        sql += " WHERE a.response_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {question_id: AnswerVersion(pk, revision) for question_id, pk, revision in cursor.fetchall()}
 
 
 @dataclass
@@ -143,13 +148,20 @@ class PageBlocks:
     revisions_json: str
 
 
-def _evidence_token(panel: AnswerEvidencePanel) -> str:
-    return ",".join(f"{link.pk}.{link.evidence_id}.{link.evidence.revision}" for link in panel.links)
-
-
-def _block_key(*, question: Question, response: Response, answer: Answer | AnswerVersion | None, panel, can_edit: bool, lang: str) -> str:
-    answer_part = f"{answer.pk}.{answer.revision}" if answer else "-"
-    return f"b{BLOCK_FORMAT}:{lang}:{int(can_edit)}:{response.pk}:{question.pk}:{answer_part}:{_evidence_token(panel)}"
+def _block_keys(
+    *, questions: list[Question], response: Response, versions: dict, evidence: dict[int, str], can_edit: bool, lang: str
+) -> dict[int, str]:
+    """question id → the key of its block: everything the block shows is in it (the
+    answer's revision, the evidence's, who may edit, the language), so a cached block
+    is never stale."""
+    prefix = f"b{BLOCK_FORMAT}:{lang}:{int(can_edit)}:{response.pk}:"
+    keys = {}
+    for q in questions:
+        qid = q.id
+        answer = versions.get(qid)
+        answer_part = f"{answer.pk}.{answer.revision}" if answer else "-"
+        keys[qid] = f"{prefix}{qid}:{answer_part}:{evidence.get(qid, '')}"
+    return keys
 
 
 def _items(*, questions, answers, form, panels, by_id) -> list[dict]:
@@ -197,11 +209,11 @@ def render_blocks(
     ``whole_cluster``: the page shows every article (each under its own heading).
     ``answers``: the full answers when the caller has them (a posted form); otherwise
     only their versions are read, and the full answers of the blocks not in the cache."""
-    panels = answer_evidence(response=response, questions=questions)
     by_id = {q.pk: q for q in (all_questions or questions)}
     template = get_template(BLOCK_TEMPLATE)
     html: dict[int, SafeString] = {}
     if bound_form is not None:
+        panels = answer_evidence(response=response, questions=questions)
         for item in _items(questions=questions, answers=answers, form=bound_form, panels=panels, by_id=by_id):
             html[item["question"].pk] = mark_safe(
                 template.render({"item": item, "response": response, "can_edit": can_edit})
@@ -209,25 +221,30 @@ def render_blocks(
     else:
         lang = get_language() or ""
         versions = answers if answers is not None else page_answer_versions(response, questions)
-        keys = {
-            q.pk: _block_key(
-                question=q, response=response, answer=versions.get(q.pk), panel=panels[q.pk], can_edit=can_edit, lang=lang
-            )
-            for q in questions
-        }
+        keys = _block_keys(
+            questions=questions,
+            response=response,
+            versions=versions,
+            evidence=answer_evidence_tokens(response=response),
+            can_edit=can_edit,
+            lang=lang,
+        )
         cached = _cache().get_many(list(keys.values()))
-        missing = [q for q in questions if keys[q.pk] not in cached]
+        missing = [q for q in questions if keys[q.id] not in cached]
         fresh = {}
         if missing:
             if answers is None:
                 answers = page_answers(response, questions, only={q.pk for q in missing})
+            # Read after the tokens: a block is never older than its key.
+            panels = answer_evidence(response=response, questions=missing)
             form = ArticleAnswerForm(questions=missing, answers=answers)
             for item in _items(questions=missing, answers=answers, form=form, panels=panels, by_id=by_id):
                 block = template.render({"item": item, "response": response, "can_edit": can_edit})
                 fresh[keys[item["question"].pk]] = block
             _cache().set_many(fresh)
         for q in questions:
-            html[q.pk] = mark_safe(cached.get(keys[q.pk]) or fresh[keys[q.pk]])
+            key = keys[q.id]
+            html[q.id] = mark_safe(cached.get(key) or fresh[key])
     # The sections of the page joined here, in Python: the page template outputs
     # one string instead of looping over a cluster's fifty provisions.
     sections: list[str] = []
@@ -267,12 +284,19 @@ def _article_heading(article: Article) -> str:
 
 
 def _recommendations_panel(number: int, registry) -> str:
-    recommendations = [r for r in registry if number in r.articles]
-    if not recommendations:
-        return ""
-    return get_template("questionnaire/_recommendations.html").render(
-        {"recommendations": recommendations, "number": number, "level": 3}
-    )
+    # Rendered once per process, language and load of the registry (a fifth of the
+    # whole-cluster page's time otherwise): it depends on nothing else.
+    key = ("panel", number, get_language())
+    if key not in registry.rendered:
+        recommendations = [r for r in registry if number in r.articles]
+        registry.rendered[key] = (
+            get_template("questionnaire/_recommendations.html").render(
+                {"recommendations": recommendations, "number": number, "level": 3}
+            )
+            if recommendations
+            else ""
+        )
+    return registry.rendered[key]
 
 
 def _provision_heading(provision, *, level: int) -> str:

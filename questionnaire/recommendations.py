@@ -230,14 +230,24 @@ def registry_changed() -> None:
         _copy["rows"] = None
 
 
-def all_recommendations() -> list[Recommendation]:
+class Registry(list):
+    """One process's copy of the registry, with what pages have rendered from it
+    (``rendered``, keyed by the caller): it goes with the copy, so a load makes
+    every process render again from the new rows."""
+
+    def __init__(self, rows):
+        super().__init__(rows)
+        self.rendered: dict[Any, str] = {}
+
+
+def all_recommendations() -> Registry:
     """The whole registry, in order: one query per process and load."""
     generation = cache.get(GENERATION_KEY)
     now = time.monotonic()
     with _lock:
         if _copy["rows"] is not None and _copy["generation"] == generation and now - _copy["at"] < MAX_AGE_SECONDS:
             return _copy["rows"]
-    rows = list(Recommendation.objects.all())
+    rows = Registry(Recommendation.objects.all())
     with _lock:
         _copy.update(generation=generation, rows=rows, at=now)
     return rows
