@@ -1,8 +1,20 @@
 import time
 
+from allauth.account.authentication import get_authentication_records
+from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import LazyObject
+from django.utils.http import http_date
+
+from parties.receivers import SIGNED_IN_AT
 
 
 class NoStoreForAuthenticatedMiddleware:
@@ -16,9 +28,17 @@ class NoStoreForAuthenticatedMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            add_never_cache_headers(response)
-            patch_cache_control(response, no_store=True, private=True)
+            if "Cache-Control" in response or "Expires" in response:
+                add_never_cache_headers(response)
+                patch_cache_control(response, no_store=True, private=True)
+            else:
+                # What the two calls above produce, written at once (every autosave passes here).
+                response["Cache-Control"] = NO_STORE
+                response["Expires"] = http_date(time.time() - 1)
         return response
+
+
+NO_STORE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 class SessionRefreshMiddleware:
@@ -81,19 +101,8 @@ class SignInPolicyMiddleware:
             if getattr(request, "htmx", False):
                 # Every htmx endpoint is for signed-in people. Answered with 401, not
                 # the sign-in page: htmx would take that 200 page for a saved answer.
-                from django.http import HttpResponse
-                from django.utils.translation import gettext as _
-
                 return HttpResponse(_("You are signed out."), status=401, content_type="text/plain; charset=utf-8")
             return None
-        from allauth.account.authentication import get_authentication_records
-        from django.contrib import messages
-        from django.contrib.auth import logout
-        from django.shortcuts import redirect
-        from django.utils.translation import gettext as _
-
-        from parties.receivers import SIGNED_IN_AT
-
         signed_in_at = request.session.get(SIGNED_IN_AT)
         if signed_in_at is None or time.time() - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS:
             logout(request)
@@ -104,9 +113,6 @@ class SignInPolicyMiddleware:
         url_name = request.resolver_match.url_name if request.resolver_match else None
         if url_name in self.OPEN_URL_NAMES:
             return None
-        from allauth.account.internal.flows.login import record_authentication
-        from allauth.mfa.models import Authenticator
-
         totp = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).only("created_at").first()
         if totp is not None and totp.created_at.timestamp() >= signed_in_at:
             # Set up in this very session: typing the first code from the new device
@@ -125,11 +131,6 @@ class SignInPolicyMiddleware:
 
     @staticmethod
     def _refuse(request, message: str, *, login: bool = True):
-        from django.contrib import messages
-        from django.http import HttpResponse
-        from django.contrib.auth.views import redirect_to_login
-        from django.shortcuts import redirect
-
         if request.method != "GET" or getattr(request, "htmx", False):
             # An autosave or a form post must not be answered by the sign-in page
             # (htmx would swap it into the question); the page keeps the edit and
