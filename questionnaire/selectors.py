@@ -3,6 +3,7 @@ number of queries whatever the number of questions, answers or States."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,10 +54,28 @@ def version_question(version_id: int, code: str) -> Question | None:
     return question
 
 
+_VERSIONS: dict[int, tuple[float, QuestionnaireVersion]] = {}
+# A published version never changes; its cluster's and instrument's titles can be
+# reloaded with the content, which a process then shows within this long.
+VERSION_MAX_AGE_SECONDS = 300
+
+
+def version_with_cluster(version_id: int) -> QuestionnaireVersion:
+    """A version with its cluster and instrument, kept per process (every answering
+    page shows them): a query per process and five minutes, not per page."""
+    entry = _VERSIONS.get(version_id)
+    now = time.monotonic()
+    if entry is None or now - entry[0] > VERSION_MAX_AGE_SECONDS:
+        version = QuestionnaireVersion.objects.select_related("cluster__instrument").get(pk=version_id)
+        entry = _VERSIONS[version_id] = (now, version)
+    return entry[1]
+
+
 def clear_question_cache() -> None:
     """For tests, whose rolled-back rows may reuse ids."""
     _QUESTION_CACHE.clear()
     _LOADED_VERSIONS.clear()
+    _VERSIONS.clear()
 
 
 def is_applicable(question: Question, values: dict[int, Any], applicable: dict[int, bool]) -> bool:
