@@ -4,6 +4,7 @@ submission. Each service is one transaction and checks who may act."""
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,6 +212,14 @@ def _update_many(answers: list[Answer], *, by, now) -> None:
         )
 
 
+@functools.cache
+def _answer_history():
+    # simple-history builds a new manager class (with inspect.getmembers) at every
+    # access of Answer.history: a seventh of an autosave that writes. The model's
+    # manager (not an instance's) holds no state, so one is kept.
+    return Answer.history
+
+
 def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], current: dict[int, Answer], by) -> None:
     """Write the changed answers and their history rows in a few statements
     (one UPDATE, one INSERT of new answers, one INSERT of history), whatever their
@@ -227,7 +236,7 @@ def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], cur
             answer.value, answer.revision, answer.updated_by, answer.updated_at = value, answer.revision + 1, by, now
             answer.carried_over = False
             updated.append(answer)
-    if len(updated) == 1:  # autosave: a plain UPDATE compiles far faster than bulk_update's CASE
+    if len(updated) == 1 and connection.vendor != "postgresql":  # a plain UPDATE compiles faster than bulk_update's CASE
         answer = updated[0]
         Answer.objects.filter(pk=answer.pk).update(
             value=answer.value, revision=answer.revision, carried_over=False, updated_by=by, updated_at=now
@@ -249,9 +258,9 @@ def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], cur
     # The history library's own bulk writer: the same rows as its post_save signal
     # writes for Model.save(), in one INSERT.
     if updated:
-        Answer.history.bulk_history_create(updated, update=True, default_user=by, default_date=now)
+        _answer_history().bulk_history_create(updated, update=True, default_user=by, default_date=now)
     if new:
-        Answer.history.bulk_history_create(new, default_user=by, default_date=now)
+        _answer_history().bulk_history_create(new, default_user=by, default_date=now)
     for answer in new + updated:
         current[answer.question_id] = answer
 
