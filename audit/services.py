@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -30,18 +31,26 @@ LABEL_MAX = AuditEvent._meta.get_field("actor_label").max_length
 REPR_MAX = AuditEvent._meta.get_field("object_repr").max_length
 
 
+def _text(value: str) -> str:
+    # PostgreSQL refuses NUL in text and in JSON: a hostile login name must not turn
+    # a failed sign-in into an error (or an unrecorded one).
+    return value.replace("\x00", "\ufffd")
+
+
 def json_safe(value: Any, *, depth: int = 0) -> Any:
     """``value`` as plain JSON data (str, int, float, bool, None, lists, dicts with
     string keys), long texts cut to MAX_TEXT characters with a visible marker."""
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, bool | int):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)  # JSON has no NaN or infinity
     if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + TRUNCATED
+        return _text(value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + TRUNCATED)
     if depth >= MAX_DEPTH:
         return TRUNCATED.strip()
     if isinstance(value, dict):
         items = list(value.items())
-        out = {str(k)[:MAX_TEXT]: json_safe(v, depth=depth + 1) for k, v in items[:MAX_ITEMS]}
+        out = {_text(str(k)[:MAX_TEXT]): json_safe(v, depth=depth + 1) for k, v in items[:MAX_ITEMS]}
         if len(items) > MAX_ITEMS:
             out[TRUNCATED.strip()] = len(items) - MAX_ITEMS
         return out
@@ -103,11 +112,11 @@ def audit_event(
         at=at or timezone.now(),
         event=event,
         actor=actor,
-        actor_label=(actor_label or _label_of(actor))[:LABEL_MAX],
+        actor_label=_text(actor_label or _label_of(actor))[:LABEL_MAX],
         state_id=_state_id(state),
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-        object_repr=(obj_repr or (str(obj) if obj is not None else ""))[:REPR_MAX],
+        object_repr=_text(obj_repr or (str(obj) if obj is not None else ""))[:REPR_MAX],
         old=json_safe(old),
         new=json_safe(new),
         ip=_ip_of(request),

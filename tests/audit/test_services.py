@@ -277,3 +277,15 @@ def test_it_records_the_appointment_and_release_of_experts_and_focal_points(revi
     assert [(e.new["role"], e.new["user"], e.state_id) for e in granted] == [
         ("expert", expert.pk, slot.reviewing_state_id), ("review_focal_point", focal_point_a.pk, review_a.state_id)]
     assert (removed.old["role"], removed.old["user"], removed.actor) == ("expert", expert.pk, secretariat)
+
+
+def test_it_records_the_answers_an_offline_workbook_imports(response_a, focal_point_a, version):
+    from tests.questionnaire.test_offline import apply, download, edit, preview
+
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.q3"): 4})
+    data = edit(download(response_a), {"FP-5.1.a.q3": 5, "FP-5.1.a.explanation": "Offline."})
+
+    apply(response_a, focal_point_a, preview(response_a, focal_point_a, data))
+
+    imported = {e.object_repr: (e.old, e.new) for e in events(Event.ANSWER_CHANGED)[1:]}
+    assert imported == {"FP-5.1.a.q3": (4, 5), "FP-5.1.a.explanation": (None, "Offline.")}
