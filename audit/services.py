@@ -17,6 +17,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from .context import current_request
 from .models import AuditEvent
 
 Event = AuditEvent.Event
@@ -78,6 +79,9 @@ def _label_of(user) -> str:
 def _ip_of(request) -> str | None:
     # REMOTE_ADDR only: X-Forwarded-For is whatever the client says (ASVS 15.3.4).
     # Behind a trusted proxy, the proxy sets REMOTE_ADDR (e.g. gunicorn's forwarded_allow_ips).
+    # A service is handed no request: the one being served, if any, tells where from.
+    if request is None:
+        request = current_request()
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None

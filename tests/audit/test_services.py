@@ -289,3 +289,10 @@ def test_it_records_the_answers_an_offline_workbook_imports(response_a, focal_po
 
     imported = {e.object_repr: (e.old, e.new) for e in events(Event.ANSWER_CHANGED)[1:]}
     assert imported == {"FP-5.1.a.q3": (4, 5), "FP-5.1.a.explanation": (None, "Offline.")}
+
+
+def test_the_test_runners_flush_still_empties_the_table(transactional_db, focal_point_a):
+    """TRUNCATE fires no row trigger: this test's rows go at teardown like any other
+    (a flush refused by the trigger would error here, and every later test would see them)."""
+    audit_record(event=Event.SIGN_IN, actor=focal_point_a)
+    assert AuditEvent.objects.filter(actor=focal_point_a).exists()

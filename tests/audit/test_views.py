@@ -276,3 +276,37 @@ def test_the_answers_submitted_are_in_the_log_the_secretariat_reads(submitted_a,
 
     assert "Response submitted" in page and focal_point_a.email in page
     assert Answer.objects.filter(response=submitted_a).exists()
+
+
+def test_an_answer_saved_through_the_page_records_where_it_came_from(response_a, focal_point_a, state_a):
+    client = client_for(focal_point_a, REMOTE_ADDR="192.0.2.33")
+
+    page = client.post(reverse("questionnaire:answer_save", args=[response_a.pk, "FP-5.1.a.explanation"]),
+                       {"FP-5.1.a.explanation": "Typed", "rev-FP-5.1.a.explanation": "0"})
+
+    assert page.status_code == 200
+    event = _last(Event.ANSWER_CHANGED)
+    assert (event.actor, event.state, event.new, event.ip) == (focal_point_a, state_a, "Typed", "192.0.2.33")
+
+
+@pytest.mark.parametrize(("url", "export", "fmt"), [
+    ("reviews:overview_xlsx", "reviews_overview", "xlsx"),
+    ("reviews:registry_xlsx", "recommendations_registry", "xlsx"),
+    ("reviews:matching_xlsx", "expertise_matching", "xlsx"),
+])
+def test_the_secretariats_spreadsheets_are_recorded(secretariat, review_a, url, export, fmt):
+    page = client_for(secretariat).get(reverse(url))
+
+    assert page.status_code == 200
+    event = _last(Event.EXPORT_DOWNLOADED)
+    assert (event.actor, event.extra) == (secretariat, {"export": export, "format": fmt})
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx"])
+def test_the_response_documents_are_recorded(response_a, focal_point_a, state_a, fmt):
+    page = client_for(focal_point_a).get(reverse(f"questionnaire:document_{fmt}", args=[response_a.pk]))
+
+    assert page.status_code == 200
+    event = _last(Event.EXPORT_DOWNLOADED)
+    assert (event.object_id, event.state, event.extra) == (
+        str(response_a.pk), state_a, {"export": "response_document", "format": fmt})
