@@ -270,7 +270,8 @@ def test_it_records_the_appointment_and_release_of_experts_and_focal_points(revi
 
     (appointment,) = workflow.experts_appoint(assignment=slot, users=[expert], by=secretariat)
     workflow.expert_release(appointment=appointment, by=secretariat)
-    workflow.focal_point_appoint(review=fresh_review(review_a), state=review_a.state, user=focal_point_a, by=secretariat)
+    workflow.focal_point_appoint(review=fresh_review(review_a), state=review_a.state, user=focal_point_a,
+                                 by=secretariat)
 
     granted = events(Event.ROLE_GRANTED)[granted_before:]
     (removed,) = events(Event.ROLE_REMOVED)

@@ -76,8 +76,10 @@ def logged(response_a, focal_point_a, focal_point_b, state_a, state_b, version, 
     save(response_a, focal_point_a, {question(version, "FP-5.1.a.explanation"): "Our customs act"})
     audit_record(event=Event.SIGN_IN, actor=focal_point_b, state=state_b)
     # Back-dated as it is created (no row can be changed afterwards).
-    AuditEvent.objects.bulk_create([AuditEvent(event=Event.SIGN_IN, actor=focal_point_b, actor_label=focal_point_b.email,
-                                               state=state_b, at=timezone.now() - datetime.timedelta(days=400))])
+    AuditEvent.objects.bulk_create([AuditEvent(
+        event=Event.SIGN_IN, actor=focal_point_b, actor_label=focal_point_b.email, state=state_b,
+        at=timezone.now() - datetime.timedelta(days=400),
+    )])
     audit_record(event=Event.EXPORT_DOWNLOADED, actor=secretariat, extra={"export": "x", "format": "csv"})
 
 
