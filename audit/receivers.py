@@ -48,9 +48,12 @@ def _membership_role(membership) -> dict:
 
 @receiver(pre_save, sender=MEMBERSHIP, dispatch_uid="audit.membership_before")
 def audit_membership_before(sender, instance, raw=False, **kwargs) -> None:
-    instance._audit_was_active = (
-        None if instance._state.adding or instance.pk is None
-        else sender.objects.filter(pk=instance.pk).values_list("is_active", flat=True).first()
+    """The row as stored, to tell a role granted or removed from any other save."""
+    stored = None
+    if not instance._state.adding and instance.pk is not None:
+        stored = sender.objects.filter(pk=instance.pk).values("is_active", "role", "state_id", "user_id").first()
+    instance._audit_before = stored and (
+        stored["is_active"], {"role": stored["role"], "state": stored["state_id"], "user": stored["user_id"]}
     )
 
 
@@ -58,39 +61,36 @@ def audit_membership_before(sender, instance, raw=False, **kwargs) -> None:
 def audit_membership_saved(sender, instance, created, raw=False, **kwargs) -> None:
     if raw:  # loaddata
         return
-    was = getattr(instance, "_audit_was_active", None)
-    if created or was is None:
-        if not instance.is_active:
-            return
-        event = Event.ROLE_GRANTED
-    elif was == instance.is_active:
-        return
-    else:
-        event = Event.ROLE_GRANTED if instance.is_active else Event.ROLE_REMOVED
-    _record_membership(event=event, membership=instance)
+    now = _membership_role(instance)
+    before = None if created else getattr(instance, "_audit_before", None)
+    was_active, then = before if before else (False, None)
+    # A role edited in place (another role or State on the same row) is one removed and one granted.
+    if was_active and (not instance.is_active or then != now):
+        _record_membership(event=Event.ROLE_REMOVED, membership=instance, values=then)
+    if instance.is_active and (not was_active or then != now):
+        _record_membership(event=Event.ROLE_GRANTED, membership=instance, values=now)
 
 
 @receiver(post_delete, sender=MEMBERSHIP, dispatch_uid="audit.membership_deleted")
 def audit_membership_deleted(sender, instance, **kwargs) -> None:
     if instance.is_active:
-        _record_membership(event=Event.ROLE_REMOVED, membership=instance)
+        _record_membership(event=Event.ROLE_REMOVED, membership=instance, values=_membership_role(instance))
 
 
 def _label(user) -> str:
     return (user.email or user.get_username())[:LABEL_MAX]
 
 
-def _record_membership(*, event: str, membership) -> None:
-    values = _membership_role(membership)
+def _record_membership(*, event: str, membership, values: dict) -> None:
     audit_record(
         event=event,
         actor=current_actor(),
         request=current_request(),
-        state=membership.state_id,
+        state=values["state"],
         obj=membership,
         old=None if event == Event.ROLE_GRANTED else values,
         new=values if event == Event.ROLE_GRANTED else None,
-        extra={"user": membership.user_id, "user_label": _label(membership.user), "role": membership.role},
+        extra={"user": values["user"], "user_label": _label(membership.user), "role": values["role"]},
     )
 
 

@@ -130,3 +130,20 @@ def test_a_login_name_with_a_nul_character_is_still_recorded(db):
 
     (failed,) = events(Event.SIGN_IN_FAILED)
     assert failed.actor_label == "admin\ufffd' OR 1=1"
+
+
+def test_a_role_edited_in_place_is_one_removed_and_one_granted(state_a, state_b):
+    membership = MembershipFactory(role=Role.CONTRIBUTOR, state=state_a)
+    membership.role, membership.state = Role.FOCAL_POINT, state_b
+    membership.save()
+
+    removed, granted = AuditEvent.objects.filter(
+        object_type="parties.membership", object_id=str(membership.pk)).order_by("pk")[1:]
+    assert (removed.event, removed.old["role"], removed.state_id) == (Event.ROLE_REMOVED, Role.CONTRIBUTOR, state_a.pk)
+    assert (granted.event, granted.new["role"], granted.state_id) == (Event.ROLE_GRANTED, Role.FOCAL_POINT, state_b.pk)
+
+
+def test_a_membership_created_inactive_grants_nothing(state_a):
+    membership = MembershipFactory(role=Role.OBSERVER, state=state_a, is_active=False)
+
+    assert not AuditEvent.objects.filter(object_type="parties.membership", object_id=str(membership.pk)).exists()
