@@ -31,5 +31,5 @@ check-compose:
 
 lint:
 	bash scripts/python.sh requirements-dev.txt >/dev/null
-	.venv/bin/python -m compileall -q config parties questionnaire reviews tests
+	.venv/bin/python -m compileall -q config parties audit questionnaire reviews tests
 	bash -n scripts/*.sh .ci/run

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "axes",
     "parties",
+    "audit",
     "questionnaire",
     "reviews",
 ]

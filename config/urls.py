@@ -16,6 +16,7 @@ urlpatterns = [
     path("responses/", include("questionnaire.urls")),
     path("reviews/", include("reviews.urls")),
     path("people/", include("parties.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]
 admin.site.site_header = "Firearms Protocol review — administration"

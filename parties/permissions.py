@@ -69,3 +69,5 @@ def is_focal_point_somewhere(user) -> bool:
 
 
 rules.add_perm("parties.invite", is_secretariat)
+# The audit log (audit/views.py) is the secretariat's; audit imports no app, so its rule lives with the roles.
+rules.add_perm("audit.view_log", is_secretariat)

@@ -13,6 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
+from audit.services import audit_event, audit_record, audit_record_many
 from parties.models import State
 
 from parties.permissions import roles_of
@@ -165,7 +167,7 @@ def answers_save_detailed(
     if conflicts:
         raise EditConflict(conflicts)
     if changed:
-        _write_answers(response_id=response.pk, changed=changed, current=current, by=by)
+        _write_answers(response_id=response.pk, state_id=state_id, changed=changed, current=current, by=by)
     return SaveOutcome(saved=[q for q, _v in changed], answers={q.pk: current.get(q.pk) for q in values})
 
 
@@ -220,15 +222,33 @@ def _answer_history():
     return Answer.history
 
 
-def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], current: dict[int, Answer], by) -> None:
-    """Write the changed answers and their history rows in a few statements
-    (one UPDATE, one INSERT of new answers, one INSERT of history), whatever their
-    number. ``current`` is updated in place with the rows as saved."""
+def _answer_events(*, answers: list[tuple[Answer, str, Any]], state_id: int, by, now, **extra) -> list[AuditEvent]:
+    """One audit event per answer changed (answer, question code, value before): its
+    value before and after, its revision."""
+    return [
+        audit_event(
+            event=AuditEvent.Event.ANSWER_CHANGED, actor=by, state=state_id, obj=answer, at=now,
+            obj_repr=code, old=old, new=answer.value,
+            extra={"response": answer.response_id, "question": code, "revision": answer.revision, **extra},
+        )
+        for answer, code, old in answers
+    ]
+
+
+def _write_answers(
+    *, response_id: int, state_id: int, changed: list[tuple[Question, Any]], current: dict[int, Answer], by
+) -> None:
+    """Write the changed answers, their history rows and their audit events in a few
+    statements (one UPDATE, one INSERT of new answers, one INSERT of history, one of
+    audit events), whatever their number. ``current`` is updated in place with the
+    rows as saved."""
     now = timezone.now()
     new: list[Answer] = []
     updated: list[Answer] = []
+    before: dict[int, tuple[str, Any]] = {}
     for question, value in changed:
         answer = current.get(question.pk)
+        before[question.pk] = (question.code, answer.value if answer is not None else None)
         if answer is None:
             answer = Answer(response_id=response_id, question=question, value=value, revision=1, updated_by=by, updated_at=now)
             new.append(answer)
@@ -261,6 +281,9 @@ def _write_answers(*, response_id: int, changed: list[tuple[Question, Any]], cur
         _answer_history().bulk_history_create(updated, update=True, default_user=by, default_date=now)
     if new:
         _answer_history().bulk_history_create(new, default_user=by, default_date=now)
+    audit_record_many(
+        _answer_events(answers=[(a, *before[a.question_id]) for a in new + updated], state_id=state_id, by=by, now=now)
+    )
     for answer in new + updated:
         current[answer.question_id] = answer
 
@@ -288,7 +311,12 @@ def response_submit(*, response: Response, by) -> Response:
     data["evidence"] = evidence_document_data(response=locked)
     data["submitted_at"] = locked.submitted_at.isoformat()
     data["submitted_by"] = by.get_full_name() or by.username
-    ResponseSnapshot.objects.create(response=locked, data=data, created_by=by)
+    snapshot = ResponseSnapshot.objects.create(response=locked, data=data, created_by=by)
+    audit_record(
+        event=AuditEvent.Event.RESPONSE_SUBMITTED, actor=by, state=locked.state_id, obj=locked,
+        old={"status": Response.Status.DRAFT}, new={"status": locked.status},
+        extra={"snapshot": snapshot.pk, "sha256": snapshot.sha256},
+    )
     response_submitted.send(sender=Response, response=locked, by=by)
     return locked
 
@@ -321,6 +349,11 @@ def response_carry_over(*, response: Response, by) -> int:
     # One by one (not bulk_create) so that each copy enters the answer's history.
     for answer in copies:
         answer.save()
+    audit_record_many(
+        _answer_events(answers=[(a, a.question.code, None) for a in copies], state_id=locked.state_id, by=by,
+                       now=timezone.now(),
+                       carried_over_from=previous.pk)
+    )
     return len(copies)
 
 

@@ -10,6 +10,8 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
+from audit.services import audit_download
+
 from . import documents
 from .permissions import get_response_for_user
 
@@ -28,6 +30,7 @@ def _attachment(content: bytes, *, filename: str, content_type: str) -> HttpResp
 @require_GET
 def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response = get_response_for_user(request.user, pk, "view")
+    audit_download(request=request, export="response_document", fmt="pdf", obj=response, state=response.state_id)
     return _attachment(
         documents.response_pdf(response=response),
         filename=documents.document_filename(response=response, ext="pdf"),
@@ -39,6 +42,7 @@ def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def document_docx(request: HttpRequest, pk: int) -> HttpResponse:
     response = get_response_for_user(request.user, pk, "view")
+    audit_download(request=request, export="response_document", fmt="docx", obj=response, state=response.state_id)
     return _attachment(
         documents.response_docx(response=response),
         filename=documents.document_filename(response=response, ext="docx"),

@@ -27,6 +27,9 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from audit.models import AuditEvent
+from audit.services import audit_download
+
 from . import evidence as ev
 from .models import Question, Response
 from .models_evidence import Evidence
@@ -422,6 +425,8 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
     if not evidence.is_file:
         raise Http404
     kind = ev.file_kind(evidence)
+    audit_download(request=request, event=AuditEvent.Event.DOCUMENT_VIEWED, export="evidence_file",
+                   fmt=kind.extensions[0], obj=evidence, state=evidence.state_id)
     response = FileResponse(ev.open_evidence_file(evidence), content_type=kind.content_type)
     response["Content-Disposition"] = ev.content_disposition(
         ev.download_name(evidence), fallback=f"evidence-{evidence.pk}.{kind.extensions[0]}"

@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.services import audit_download
+
 from . import offline, services
 from .kinds import kind_of
 from .models import Response
@@ -46,6 +48,7 @@ def _editable_response(request, pk: int) -> tuple[Response, HttpResponse | None]
 @require_GET
 def offline_download(request, pk: int):
     response = get_response_for_user(request.user, pk, "view")
+    audit_download(request=request, export="offline_workbook", fmt="xlsx", obj=response, state=response.state_id)
     data = offline.response_workbook(response=response)
     reply = HttpResponse(data, content_type=offline.XLSX_CONTENT_TYPE)
     reply["Content-Disposition"] = content_disposition_header(True, offline.workbook_filename(response=response))

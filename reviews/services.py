@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from parties.models import State, TreatyStatus
 from parties.permissions import roles_of
 from questionnaire.models import Cluster, Response
@@ -173,7 +175,7 @@ def cycle_launch(
         ]
     ReviewerAssignment.objects.bulk_create(assignments)
     codes = {p.pk: p.iso3 for p in State.objects.filter(pk__in={a.reviewing_state_id for a in assignments})}
-    DrawEvent.objects.create(
+    draw = DrawEvent.objects.create(
         kind=DrawEvent.Kind.LAUNCH,
         cycle=cycle,
         seed=seed,
@@ -184,7 +186,18 @@ def cycle_launch(
             "pairs": {s.iso3: [codes[pairs[s.pk].same_group], codes[pairs[s.pk].other_group]] for s in states},
         },
     )
+    audit_draw(draw=draw, by=by)
     return cycle
+
+
+def audit_draw(*, draw: DrawEvent, by, state=None, old=None, new=None) -> None:
+    """The audit log's copy of a draw of reviewers (the DrawEvent keeps the details)."""
+    audit_record(
+        event=AuditEvent.Event.DRAW, actor=by, state=state, obj=draw, obj_repr=f"{draw.get_kind_display()} #{draw.pk}",
+        old=old, new=new if new is not None else draw.details,
+        extra={"kind": draw.kind, "cycle": draw.cycle_id, "review": draw.review_id, "seed": draw.seed,
+               "reason": draw.reason},
+    )
 
 
 def review_mark_submitted(*, response: Response, by=None) -> None:

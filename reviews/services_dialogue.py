@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from parties.models import Membership
 from parties.permissions import roles_of
 from questionnaire.models import Question
@@ -169,11 +171,21 @@ def thread_start(*, review: Review, question: Question, kind: str, body: str, by
     if assignee is not None:
         _check_assignee(review, assignee)
     thread = Thread.objects.create(review=review, question=question, kind=kind, created_by=by, assignee=assignee)
-    Comment.objects.create(thread=thread, author=by, author_state_id=_author_state(by, review), body=body)
+    comment = Comment.objects.create(thread=thread, author=by, author_state_id=_author_state(by, review), body=body)
+    _audit_comment(comment=comment, review=review, thread=thread, question_code=question.code, by=by)
     recipients = [m.user for m in focal_points_of(review.state_id)] + [assignee]
     notify(recipients=recipients, kind=Notification.Kind.THREAD_STARTED, review=review, by=by, thread=thread)
     _email_state_under_review(thread=thread, review=review, follow_up=False)
     return thread
+
+
+def _audit_comment(*, comment: Comment, review: Review, thread: Thread, question_code: str, by) -> None:
+    audit_record(
+        event=AuditEvent.Event.COMMENT_ADDED, actor=by, state=review.state_id, obj=comment,
+        obj_repr=f"{question_code} ({thread.get_kind_display()})", new=comment.body,
+        extra={"review": review.pk, "thread": thread.pk, "kind": thread.kind, "question": question_code,
+               "author_state": comment.author_state_id},
+    )
 
 
 def _thread_people(thread: Thread) -> list:
@@ -205,6 +217,7 @@ def comment_add(*, thread: Thread, body: str, by) -> Comment:
     comment = Comment.objects.create(
         thread=locked, author=by, author_state_id=_author_state(by, review), body=body, by_state_under_review=is_state
     )
+    _audit_comment(comment=comment, review=review, thread=locked, question_code=locked.question.code, by=by)
     if is_state:
         if locked.status == Thread.Status.OPEN:
             locked.mark_answered()

@@ -22,6 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from parties.models import Membership, State
 from parties.permissions import roles_of
 from questionnaire.kinds import TACategory, TAPriority
@@ -158,6 +160,11 @@ def observation_comment(*, observation: Observation, body: str, by) -> Observati
     comment = ObservationComment.objects.create(
         observation=observation, author=by, author_state_id=_author_state(by, review), body=body
     )
+    audit_record(
+        event=AuditEvent.Event.COMMENT_ADDED, actor=by, state=review.state_id, obj=comment,
+        obj_repr=f"observation #{observation.pk}", new=body,
+        extra={"review": review.pk, "observation": observation.pk, "author_state": comment.author_state_id},
+    )
     recipients = [observation.created_by] + [m.user for m in focal_points_of(review.state_id)]
     notify(recipients=recipients, kind=Notification.Kind.OBSERVATION_COMMENTED, review=review, by=by, observation=observation)
     return comment
@@ -238,7 +245,15 @@ def summary_comment(*, summary: Summary, body: str, by) -> SummaryComment:
     if summary.status == Summary.Status.FINALIZED:
         raise ReviewError(_("This summary is finalized."))
     body = _clean_text(body, empty=_("Write a comment first."))
-    return SummaryComment.objects.create(summary=summary, author=by, author_state_id=_author_state(by, review), body=body)
+    comment = SummaryComment.objects.create(
+        summary=summary, author=by, author_state_id=_author_state(by, review), body=body
+    )
+    audit_record(
+        event=AuditEvent.Event.COMMENT_ADDED, actor=by, state=review.state_id, obj=comment,
+        obj_repr=f"summary #{summary.pk}", new=body,
+        extra={"review": review.pk, "summary": summary.pk, "author_state": comment.author_state_id},
+    )
+    return comment
 
 
 @transaction.atomic

@@ -55,6 +55,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from parties.models import Membership, State
 from parties.permissions import roles_of
 from questionnaire.services import response_get_or_create
@@ -75,7 +77,7 @@ from .models import (
     StatusChange,
     Step,
 )
-from .services import ReviewError, _candidate, _require, protocol_parties
+from .services import ReviewError, _candidate, _require, audit_draw, protocol_parties
 
 Role = Membership.Role
 Status = Review.Status
@@ -116,7 +118,7 @@ def review_groups_draw(*, first_year: int, by, seed: str | None = None, instrume
             members.append(ReviewGroupMember(state=state, group=groups[turn % GROUP_COUNT]))
             turn += 1
     ReviewGroupMember.objects.bulk_create(members)
-    DrawEvent.objects.create(
+    draw = DrawEvent.objects.create(
         kind=DrawEvent.Kind.GROUPS,
         seed=seed,
         by=by,
@@ -125,6 +127,7 @@ def review_groups_draw(*, first_year: int, by, seed: str | None = None, instrume
         }
         | {"first_year": first_year},
     )
+    audit_draw(draw=draw, by=by)
     return groups
 
 
@@ -220,10 +223,14 @@ def _replace_reviewer(*, assignment: ReviewerAssignment, new_state: State, by) -
     previous = assignment.reviewing_state
     now = timezone.now()
     # The experts were appointed by the State that no longer reviews.
-    ExpertAppointment.objects.filter(assignment=assignment, ended_at__isnull=True).update(ended_at=now, ended_by=by)
-    FocalPointAppointment.objects.filter(review=assignment.review, state=previous, ended_at__isnull=True).update(
-        ended_at=now, ended_by=by
-    )
+    experts = ExpertAppointment.objects.filter(assignment=assignment, ended_at__isnull=True)
+    focal_points = FocalPointAppointment.objects.filter(review=assignment.review, state=previous, ended_at__isnull=True)
+    ended = [("expert", a) for a in experts] + [("review_focal_point", a) for a in focal_points]
+    experts.update(ended_at=now, ended_by=by)
+    focal_points.update(ended_at=now, ended_by=by)
+    for role, appointment in ended:
+        _audit_appointment(event=AuditEvent.Event.ROLE_REMOVED, appointment=appointment, role=role,
+                           review=assignment.review, state_id=previous.pk, user_id=appointment.user_id, by=by)
     assignment.reviewing_state = new_state
     assignment.save(update_fields=["reviewing_state"])
     return previous
@@ -257,10 +264,12 @@ def reviewer_redraw(*, assignment: ReviewerAssignment, by, reason: str, seed: st
         ) from exc
     new_state = next(p for p in parties if p.pk == chosen.id)
     previous = _replace_reviewer(assignment=assignment, new_state=new_state, by=by)
-    DrawEvent.objects.create(
+    draw = DrawEvent.objects.create(
         kind=DrawEvent.Kind.REDRAW, cycle=cycle, review=review, slot=assignment.slot, previous_state=previous,
         new_state=new_state, seed=seed, reason=reason, by=by,
     )
+    audit_draw(draw=draw, by=by, state=review.state_id, old={"reviewing_state": previous.iso3, "slot": assignment.slot},
+               new={"reviewing_state": new_state.iso3, "slot": assignment.slot})
     return assignment
 
 
@@ -274,10 +283,13 @@ def reviewer_swap(*, assignment: ReviewerAssignment, new_state: State, by, reaso
     if problems:
         raise ReviewError(" ".join(problems))
     previous = _replace_reviewer(assignment=assignment, new_state=new_state, by=by)
-    DrawEvent.objects.create(
+    draw = DrawEvent.objects.create(
         kind=DrawEvent.Kind.SWAP, cycle=assignment.review.cycle, review=assignment.review, slot=assignment.slot,
         previous_state=previous, new_state=new_state, reason=reason, by=by,
     )
+    audit_draw(draw=draw, by=by, state=assignment.review.state_id,
+               old={"reviewing_state": previous.iso3, "slot": assignment.slot},
+               new={"reviewing_state": new_state.iso3, "slot": assignment.slot})
     return assignment
 
 
@@ -373,6 +385,19 @@ def _participating_states(review: Review) -> dict[int, State]:
     return states
 
 
+def _audit_appointment(*, event: str, appointment, role: str, review: Review, state_id: int, user_id: int, by) -> None:
+    """A person given (or relieved of) a role for one review: the focal point of a
+    participating State, or a governmental expert of a reviewing State. These are not
+    memberships, so the membership receivers in audit do not see them."""
+    values = {"role": role, "review": review.pk, "state": state_id, "user": user_id}
+    audit_record(
+        event=event, actor=by, state=state_id, obj=appointment, obj_repr=f"{role} #{appointment.pk}",
+        old=values if event == AuditEvent.Event.ROLE_REMOVED else None,
+        new=values if event == AuditEvent.Event.ROLE_GRANTED else None,
+        extra={"role": role, "review": review.pk, "user": user_id, "state_under_review": review.state_id},
+    )
+
+
 def _may_appoint_for(user, state_id: int) -> bool:
     roles = roles_of(user)
     return roles.secretariat or roles.has(state_id, Role.FOCAL_POINT)
@@ -401,7 +426,12 @@ def focal_point_appoint(*, review: Review, state: State, user, by) -> FocalPoint
     if current:
         current.ended_at, current.ended_by = timezone.now(), by
         current.save(update_fields=["ended_at", "ended_by"])
-    return FocalPointAppointment.objects.create(review=locked, state=state, user=user, appointed_by=by)
+        _audit_appointment(event=AuditEvent.Event.ROLE_REMOVED, appointment=current, role="review_focal_point",
+                           review=locked, state_id=state.pk, user_id=current.user_id, by=by)
+    appointment = FocalPointAppointment.objects.create(review=locked, state=state, user=user, appointed_by=by)
+    _audit_appointment(event=AuditEvent.Event.ROLE_GRANTED, appointment=appointment, role="review_focal_point",
+                       review=locked, state_id=state.pk, user_id=user.pk, by=by)
+    return appointment
 
 
 @transaction.atomic
@@ -428,11 +458,16 @@ def experts_appoint(*, assignment: ReviewerAssignment, users: list, by) -> list[
                "people": ", ".join(u.get_full_name() or u.username for u in strangers)}
         )
     current = set(assignment.expert_appointments.filter(ended_at__isnull=True).values_list("user_id", flat=True))
-    return [
+    appointments = [
         ExpertAppointment.objects.create(assignment=assignment, user=u, appointed_by=by)
         for u in users
         if u.pk not in current
     ]
+    for appointment in appointments:
+        _audit_appointment(event=AuditEvent.Event.ROLE_GRANTED, appointment=appointment, role="expert",
+                           review=assignment.review, state_id=assignment.reviewing_state_id,
+                           user_id=appointment.user_id, by=by)
+    return appointments
 
 
 @transaction.atomic
@@ -443,6 +478,9 @@ def expert_release(*, appointment: ExpertAppointment, by) -> ExpertAppointment:
         raise ReviewError(_("This expert was released already."))
     appointment.ended_at, appointment.ended_by = timezone.now(), by
     appointment.save(update_fields=["ended_at", "ended_by"])
+    _audit_appointment(event=AuditEvent.Event.ROLE_REMOVED, appointment=appointment, role="expert",
+                       review=appointment.assignment.review, state_id=appointment.assignment.reviewing_state_id,
+                       user_id=appointment.user_id, by=by)
     return appointment
 
 

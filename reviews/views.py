@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.models import AuditEvent
+from audit.services import audit_download
 from questionnaire.evidence import answer_evidence
 from questionnaire.kinds import kind_of
 from questionnaire.models import Answer, Article, Question
@@ -436,6 +438,7 @@ def overview_xlsx(request):
     if overdue_only:
         rows = [r for r in rows if r.overdue]
     content = build_overview_xlsx(rows, today=timezone.localdate())
+    audit_download(request=request, export="reviews_overview", fmt="xlsx")
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
@@ -456,6 +459,9 @@ def review_article(request, pk: int, number: int):
     threads = selectors.threads_by_question(review, [q.pk for q in questions])
     # The citations and files attached to each answer: one query, whatever their number.
     evidence = answer_evidence(response=review.response, questions=questions)
+    # Reading a State's submitted answers is reading a confidential document.
+    audit_download(request=request, event=AuditEvent.Event.DOCUMENT_VIEWED, export="review_article", fmt="html",
+                   obj=review.response, state=review.state_id, review=review.pk, article=article.number)
     applicable: dict[int, bool] = {}
     rows = []
     for q in questions:
@@ -533,4 +539,6 @@ def job_download(request, pk: int):
     job = get_job_for_user(request.user, pk)
     if job.status != Job.Status.SUCCEEDED or not job.result_file:
         raise Http404
+    audit_download(request=request, export=job.kind, fmt=job.result_name.rsplit(".", 1)[-1], obj=job,
+                   params=job.params)
     return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_name)

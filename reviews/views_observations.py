@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.models import AuditEvent
+from audit.services import audit_download
 from questionnaire.history import text_diff
 from questionnaire.models import Article
 
@@ -305,4 +307,7 @@ def final_documents_build(request, pk: int):
 @login_required
 def final_document(request, pk: int):
     document = get_final_document_for_user(request.user, pk)
+    audit_download(request=request, event=AuditEvent.Event.DOCUMENT_VIEWED, export=f"final_{document.kind}",
+                   fmt=document.format, obj=document, state=document.review.state_id, review=document.review_id,
+                   version=document.version)
     return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename)

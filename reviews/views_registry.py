@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.services import audit_download
 from parties.models import Membership, State
 from parties.permissions import roles_of
 from questionnaire.kinds import TACategory
@@ -102,6 +103,7 @@ def registry_xlsx(request):
     _require_perm(request.user, "reviews.registry_counts")
     recommendations = all_recommendations()
     content = build_registry_xlsx(recommendations, registry.recommendation_counts(recommendations))
+    audit_download(request=request, export="recommendations_registry", fmt="xlsx")
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="recommendations-{timezone.localdate().isoformat()}.xlsx"'
     return response
@@ -163,6 +165,7 @@ def matching(request):
 def matching_xlsx(request):
     _require_perm(request.user, "reviews.match_expertise")
     content = build_matching_xlsx(registry.expertise_matching())
+    audit_download(request=request, export="expertise_matching", fmt="xlsx")
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="expertise-matching-{timezone.localdate().isoformat()}.xlsx"'
     return response

@@ -12,6 +12,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.services import audit_download
+
 from . import services, services_reports
 from .dashboards import dashboard_charts
 from .models import ReviewCycle
@@ -28,6 +30,7 @@ def cycle_csv(request, pk: int):
     _require_perm(request.user, "reviews.run_jobs")
     cycle = get_object_or_404(ReviewCycle.objects.select_related("cluster"), pk=pk)
     filename, lines = services_reports.cluster_csv(cycle=cycle, by=request.user)
+    audit_download(request=request, export="cycle_answers", fmt="csv", obj=cycle)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     # Django's own header: quoted, with an RFC 5987 form for names that are not ASCII.
     response["Content-Disposition"] = content_disposition_header(True, filename)

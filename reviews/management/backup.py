@@ -120,6 +120,18 @@ def _tables(alias: str = "default") -> list[str]:
         return sorted(connection.introspection.table_names(cursor, include_views=False))
 
 
+def _functions(alias: str = "default") -> list[str]:
+    """The functions of the current schema that migrations created (the audit log's
+    append-only trigger function), extensions' own aside: the dump creates them again."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = current_schema() AND NOT EXISTS "
+            "(SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 # --- Backup --------------------------------------------------------------------------------
 
 
@@ -291,6 +303,8 @@ def _restore_postgresql(dump: Path, alias: str, force: bool) -> None:
             if force:
                 for table in _tables(alias):
                     out.write(f'DROP TABLE IF EXISTS "{table}" CASCADE;\n')
+                for function in _functions(alias):
+                    out.write(f"DROP FUNCTION IF EXISTS {function} CASCADE;\n")
             out.flush()
         connections[alias].close()
         body = Path(work) / "dump.sql"

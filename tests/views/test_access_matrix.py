@@ -1138,6 +1138,15 @@ ACCESS.update(
 )
 
 
+# --- The audit log (audit/urls.py): the secretariat's alone ---
+ACCESS.update(
+    {
+        "audit:list": Rule(lambda ctx: reverse("audit:list"), (Case("GET", SUBMITTED, secretariat_only()),)),
+        "audit:export": Rule(lambda ctx: reverse("audit:export"), (Case("GET", SUBMITTED, secretariat_only()),)),
+    }
+)
+
+
 # --- The URL patterns of the project ------------------------------------------------
 
 

@@ -96,7 +96,8 @@ def test_it_costs_the_same_queries_for_any_answer(response_a, focal_point_a, dja
     autosave(client, response_a, "FP-5.1.a.explanation", **{"FP-5.1.a.explanation": "warm", "rev-FP-5.1.a.explanation": "0"})
     # measured: 12 on a first save (the request: user, roles; the response; in the
     # transaction: its share lock, the answer locked, a savepoint around the insert,
-    # the insert, the history row; BEGIN/COMMIT)
+    # the insert, the history row, the audit event (audit.AuditEvent, one INSERT: it
+    # took the one spare query this budget had); BEGIN/COMMIT)
     with django_assert_max_num_queries(12):
         page = autosave(client, response_a, "FP-5.1.a.legislation", **{
             "FP-5.1.a.legislation-0-title": "Arms Act", "FP-5.1.a.legislation-0-article": "s. 2",
