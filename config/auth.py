@@ -97,5 +97,7 @@ def axes_username(request, credentials: dict | None) -> str:
         for key in ("email", "login", "username"):
             value = source.get(key)
             if value:
-                return str(value).strip().casefold()[:255]
+                # NUL cannot be stored by PostgreSQL: a hostile login name must not
+                # turn a failed sign-in into an error.
+                return str(value).replace("\x00", "\ufffd").strip().casefold()[:255]
     return ""

@@ -33,6 +33,8 @@
   if (!form.hasAttribute("data-autosave") || !window.htmx) { return; }
 
   var unsaved = new Set();      // codes edited since their last successful save
+  var inFlight = 0;             // autosaves sent and not answered yet
+  var submitWhenIdle = false;   // "Save answers" pressed while autosaves travelled
   var retries = {};             // code -> number of failed attempts in a row
   var texts = { saving: form.dataset.textSaving, retrying: form.dataset.textRetrying, signedOut: form.dataset.textSignedOut };
 
@@ -69,11 +71,18 @@
   });
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var block = blockOf(event.detail.elt);
-    if (block) { block.dataset.sentAt = String(Date.now()); setText(block, texts.saving, "text-body-secondary"); }
+    if (block) { inFlight += 1; block.dataset.sentAt = String(Date.now()); setText(block, texts.saving, "text-body-secondary"); }
   });
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var block = blockOf(event.detail.elt);
     if (!block) { return; }
+    inFlight = Math.max(0, inFlight - 1);
+    if (submitWhenIdle && inFlight === 0) {
+      // The answers' new revisions are in the page now (the status lines): the
+      // whole-page save starts from them, not from the ones these autosaves replaced.
+      submitWhenIdle = false;
+      window.setTimeout(function () { unsaved.clear(); form.submit(); }, 50);
+    }
     var code = block.dataset.autosaveCode;
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     if (status >= 200 && status < 300) {
@@ -101,7 +110,13 @@
     window.htmx.trigger(blockOf(button), "retry");
     button.disabled = true;
   });
-  form.addEventListener("submit", function () { unsaved.clear(); });
+  form.addEventListener("submit", function (event) {
+    // Pressing "Save answers" blurs the last field, whose autosave then races the
+    // page's save: wait for the autosaves in flight, or the page's save would start
+    // from older revisions and stop on a conflict with this person's own autosave.
+    if (inFlight > 0) { event.preventDefault(); submitWhenIdle = true; return; }
+    unsaved.clear();
+  });
   window.addEventListener("beforeunload", function (event) {
     if (unsaved.size) { event.preventDefault(); event.returnValue = ""; }
   });

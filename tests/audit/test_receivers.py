@@ -1,23 +1,32 @@
 """Events no service of ours performs: signing in and out, a failed sign-in, roles
 granted or removed however the membership changes (the admin included), an
-account disabled. Signed in through Django's own auth API, not the login page
-(which is being replaced)."""
+account disabled. Signing in through the real form (password, then the TOTP code)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
+from django.core.cache import cache
 from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from audit.models import AuditEvent
 from parties.models import Membership
 from tests.factories import DEMO_PASSWORD, MembershipFactory, UserFactory
+from tests.signin import sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
 Event = AuditEvent.Event
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    # Sign-in rate limits and used TOTP codes live in the cache.
+    cache.clear()
 Role = Membership.Role
 
 
@@ -26,16 +35,30 @@ def events(kind: str):
 
 
 def test_it_records_a_sign_in_and_a_sign_out(focal_point_a):
+    # The real sign-in: password, then the second factor (the event is the sign-in
+    # completed, once, not the password step).
+    secret = generate_totp_secret()
+    TOTP.activate(focal_point_a, secret)
     client = Client(REMOTE_ADDR="198.51.100.4")
 
-    assert client.login(username=focal_point_a.username, password=DEMO_PASSWORD)
-    client.logout()
+    client.post(reverse("account_login"), {"login": focal_point_a.email, "password": DEMO_PASSWORD})
+    assert not events(Event.SIGN_IN)
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+    client.post(reverse("account_logout"))
 
     (sign_in,) = events(Event.SIGN_IN)
     (sign_out,) = events(Event.SIGN_OUT)
-    assert (sign_in.actor, sign_in.actor_label, sign_in.object_id) == (
-        focal_point_a, focal_point_a.email, str(focal_point_a.pk))
+    assert (sign_in.actor, sign_in.actor_label, sign_in.object_id, sign_in.ip) == (
+        focal_point_a, focal_point_a.email, str(focal_point_a.pk), "198.51.100.4")
     assert (sign_out.actor, sign_out.at >= sign_in.at) == (focal_point_a, True)
+
+
+def test_a_wrong_password_on_the_sign_in_form_is_recorded_with_the_login_typed(focal_point_a):
+    Client(REMOTE_ADDR="198.51.100.5").post(reverse("account_login"), {"login": focal_point_a.email, "password": "wrong-one"})
+
+    (failed,) = events(Event.SIGN_IN_FAILED)
+    assert (failed.actor_label, failed.ip) == (focal_point_a.email, "198.51.100.5")
+    assert "wrong-one" not in str(failed.old) + str(failed.new) + str(failed.extra)
 
 
 def test_signing_out_without_being_signed_in_records_nothing(db):
@@ -93,8 +116,7 @@ def test_it_records_a_role_removed_when_the_membership_is_deleted(state_a):
 def test_it_records_a_role_removed_in_the_admin_with_the_admin_as_actor(contributor_a):
     admin = UserFactory(is_staff=True, is_superuser=True)
     membership = contributor_a.memberships.get()
-    client = Client()
-    client.force_login(admin)
+    client = sign_in(Client(), admin)
 
     page = client.post(
         f"/admin/parties/membership/{membership.pk}/change/",
