@@ -47,6 +47,7 @@ class AuditEvent(models.Model):
         DOCUMENT_VIEWED = "document_viewed", _("Confidential document viewed")
         ACCOUNT_DISABLED = "account_disabled", _("Account disabled")
         ACCOUNT_ENABLED = "account_enabled", _("Account enabled")
+        ACCESS_REFUSED = "access_refused", _("Access refused")
 
     at = models.DateTimeField(_("time (UTC)"), default=timezone.now, db_index=True)
     event = models.CharField(_("event"), max_length=32, choices=Event.choices)

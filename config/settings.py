@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "config.middleware.NoStoreForAuthenticatedMiddleware",
+    "audit.middleware.RefusedAccessMiddleware",
     # Last, as its documentation asks: it turns a lockout flagged during
     # authentication into the lockout page.
     "axes.middleware.AxesMiddleware",
