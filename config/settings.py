@@ -135,6 +135,8 @@ else:
 # (questionnaire/answer_page.py), keyed by the versions of what they show, never
 # stale; about 3 KB each.
 ANSWER_BLOCK_CACHE_ENTRIES = env.int("ANSWER_BLOCK_CACHE_ENTRIES", default=20_000)
+# Whole answering pages assembled from those blocks, per process (up to ~0.5 MB each).
+ANSWER_PAGE_CACHE_ENTRIES = env.int("ANSWER_PAGE_CACHE_ENTRIES", default=32)
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses any attempt while the login is locked out.

@@ -18,6 +18,7 @@ not cached.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -78,6 +79,10 @@ class BlockCache:
 
 
 _blocks = BlockCache(max_entries=settings.ANSWER_BLOCK_CACHE_ENTRIES)
+# Whole pages' joined blocks, keyed by the keys of all their blocks (so never stale
+# either): a page opened again unchanged is not assembled again. Few and large
+# (a cluster page is about 470 KB).
+_pages = BlockCache(max_entries=settings.ANSWER_PAGE_CACHE_ENTRIES)
 
 
 def _cache() -> BlockCache:
@@ -108,6 +113,7 @@ def forget_version_rows() -> None:
     """For tests, whose rolled-back rows may reuse ids."""
     _VERSION_ROWS.clear()
     _cache().clear()
+    _pages.clear()
 
 
 def page_answers(response: Response, questions: list[Question], only: set[int] | None = None) -> dict[int, Answer]:
@@ -211,13 +217,15 @@ def render_blocks(
     only their versions are read, and the full answers of the blocks not in the cache."""
     by_id = {q.pk: q for q in (all_questions or questions)}
     template = get_template(BLOCK_TEMPLATE)
-    html: dict[int, SafeString] = {}
+    html: dict[int, str] = {}
     if bound_form is not None:
         panels = answer_evidence(response=response, questions=questions)
         for item in _items(questions=questions, answers=answers, form=bound_form, panels=panels, by_id=by_id):
-            html[item["question"].pk] = mark_safe(
-                template.render({"item": item, "response": response, "can_edit": can_edit})
-            )
+            html[item["question"].pk] = template.render({"item": item, "response": response, "can_edit": can_edit})
+        body = _joined(
+            questions=questions, html=html, response=response, whole_cluster=whole_cluster,
+            registry=all_recommendations() if whole_cluster else None,
+        )
     else:
         lang = get_language() or ""
         versions = answers if answers is not None else page_answer_versions(response, questions)
@@ -229,30 +237,50 @@ def render_blocks(
             can_edit=can_edit,
             lang=lang,
         )
-        cached = _cache().get_many(list(keys.values()))
-        missing = [q for q in questions if keys[q.id] not in cached]
-        fresh = {}
-        if missing:
-            if answers is None:
-                answers = page_answers(response, questions, only={q.pk for q in missing})
-            # Read after the tokens: a block is never older than its key.
-            panels = answer_evidence(response=response, questions=missing)
-            form = ArticleAnswerForm(questions=missing, answers=answers)
-            for item in _items(questions=missing, answers=answers, form=form, panels=panels, by_id=by_id):
-                block = template.render({"item": item, "response": response, "can_edit": can_edit})
-                fresh[keys[item["question"].pk]] = block
-            _cache().set_many(fresh)
-        for q in questions:
-            key = keys[q.id]
-            html[q.id] = mark_safe(cached.get(key) or fresh[key])
-    # The sections of the page joined here, in Python: the page template outputs
-    # one string instead of looping over a cluster's fifty provisions.
+        registry = all_recommendations() if whole_cluster else None
+        page_key = _page_key(questions=questions, keys=keys, whole_cluster=whole_cluster, registry=registry)
+        body = _pages.get_many([page_key]).get(page_key)
+        if body is None:
+            cached = _cache().get_many(list(keys.values()))
+            missing = [q for q in questions if keys[q.id] not in cached]
+            fresh = {}
+            if missing:
+                if answers is None:
+                    answers = page_answers(response, questions, only={q.pk for q in missing})
+                # Read after the tokens: a block is never older than its key.
+                panels = answer_evidence(response=response, questions=missing)
+                form = ArticleAnswerForm(questions=missing, answers=answers)
+                for item in _items(questions=missing, answers=answers, form=form, panels=panels, by_id=by_id):
+                    block = template.render({"item": item, "response": response, "can_edit": can_edit})
+                    fresh[keys[item["question"].pk]] = block
+                _cache().set_many(fresh)
+            for q in questions:
+                key = keys[q.id]
+                html[q.id] = cached.get(key) or fresh[key]
+            body = _joined(questions=questions, html=html, response=response, whole_cluster=whole_cluster, registry=registry)
+            _pages.set_many({page_key: body})
+    revisions = (
+        bound_form["revisions"].value()
+        if bound_form is not None
+        else json.dumps({q.code: versions[q.pk].revision for q in questions if q.pk in versions})
+    )
+    return PageBlocks(html=mark_safe(body), revisions_json=revisions)
+
+
+def _page_key(*, questions: list[Question], keys: dict[int, str], whole_cluster: bool, registry) -> str:
+    # Every block key (they carry the language and who may edit), the layout, and on
+    # the whole-cluster page the load of the recommendations shown under each article.
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update("\n".join(keys[q.id] for q in questions).encode())
+    return f"page:{int(whole_cluster)}:{registry.serial if registry is not None else '-'}:{digest.hexdigest()}"
+
+
+def _joined(*, questions: list[Question], html: dict[int, str], response: Response, whole_cluster: bool, registry) -> str:
+    """The sections of the page joined here, in Python: the page template outputs one
+    string instead of looping over a cluster's fifty provisions."""
     sections: list[str] = []
     current_provision = current_article = None
     articles = {a.pk: a for a in version_articles(response.version_id)} if whole_cluster else {}
-    # The Working Group's recommendations under each article's heading (the article
-    # page shows them under its h1): the registry read once for the page.
-    registry = all_recommendations() if whole_cluster else []
     for q in questions:
         if q.provision_id != current_provision:
             if current_provision is not None:
@@ -260,18 +288,15 @@ def render_blocks(
             if whole_cluster and q.article_id != current_article:
                 article = articles[q.article_id]
                 sections.append(_article_heading(article))
+                # The Working Group's recommendations under each article's heading
+                # (the article page shows them under its h1).
                 sections.append(_recommendations_panel(article.number, registry))
             sections.append(_provision_heading(q.provision, level=3 if whole_cluster else 2))
             current_provision, current_article = q.provision_id, q.article_id
         sections.append(html[q.pk])
     if current_provision is not None:
         sections.append("</section>")
-    revisions = (
-        bound_form["revisions"].value()
-        if bound_form is not None
-        else json.dumps({q.code: versions[q.pk].revision for q in questions if q.pk in versions})
-    )
-    return PageBlocks(html=mark_safe("\n".join(sections)), revisions_json=revisions)
+    return "\n".join(sections)
 
 
 def _article_heading(article: Article) -> str:

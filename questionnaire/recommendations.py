@@ -16,6 +16,7 @@ that cache (the embedded mode's LocMemCache).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import uuid
@@ -235,9 +236,13 @@ class Registry(list):
     (``rendered``, keyed by the caller): it goes with the copy, so a load makes
     every process render again from the new rows."""
 
+    _serials = itertools.count(1)
+
     def __init__(self, rows):
         super().__init__(rows)
         self.rendered: dict[Any, str] = {}
+        # Tells this copy from any other this process had (pages cached with it).
+        self.serial = next(Registry._serials)
 
 
 def all_recommendations() -> Registry:
