@@ -292,6 +292,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # ASVS 3.3.3: the __Host- prefix makes browsers refuse these cookies unless they
+    # are Secure, for this host only and the whole path (no subdomain can set them).
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # Celery. Without Redis (the embedded default) tasks run in process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -71,3 +71,19 @@ def test_without_a_secret_key_a_production_process_refuses_to_start():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false" in result.stderr
+
+
+def test_the_production_cookies_are_secure_host_only_and_http_only():
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_DOMAIN, s.SESSION_COOKIE_PATH)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", script],
+        cwd=ROOT, env={**base, **documented_profile()}, capture_output=True, text=True, timeout=120,
+    )
+
+    # __Host-: browsers take them only if Secure, without a Domain, for the path "/" (ASVS 3.3.3).
+    assert result.stdout.split() == ["__Host-sessionid", "__Host-csrftoken", "True", "True", "True", "None", "/"], result.stderr
