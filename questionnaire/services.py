@@ -63,8 +63,9 @@ def response_get_or_create(*, state: State, version: QuestionnaireVersion, due_d
     return response
 
 
-def _lock_for_answering(response_id: int) -> tuple[str, int]:
-    """Read the response's status and State under a SHARE lock, held until commit.
+def _answering_status(response_id: int, *, lock: bool) -> tuple[str, int]:
+    """Read the response's status and State (``lock``: under a SHARE lock, held
+    until commit).
 
     A share lock, not FOR UPDATE: saves of different answers of one response run
     side by side (each then locks only its own answer rows), while a submission,
@@ -75,7 +76,8 @@ def _lock_for_answering(response_id: int) -> tuple[str, int]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT status, state_id FROM {Response._meta.db_table} WHERE id = %s FOR SHARE", [response_id]
+                f"SELECT status, state_id FROM {Response._meta.db_table} WHERE id = %s" + (" FOR SHARE" if lock else ""),
+                [response_id],
             )
             row = cursor.fetchone()
     else:
@@ -88,20 +90,21 @@ def _lock_for_answering(response_id: int) -> tuple[str, int]:
 _ANSWER_FIELDS = [f for f in Answer._meta.concrete_fields]
 
 
-def _lock_answers(*, response_id: int, question_ids: list[int]) -> dict[int, Answer]:
-    """The answers of these questions, locked FOR UPDATE in question order.
+def _lock_answers(*, response_id: int, question_ids: list[int], lock: bool = True) -> dict[int, Answer]:
+    """The answers of these questions, locked FOR UPDATE in question order (or,
+    ``lock=False``, read as they are).
 
     On PostgreSQL one line of SQL and ``from_db`` (with the JSON value decoded as the
     field does): this runs on every autosave, and building the same query with the
     ORM costs several times the query itself."""
     if connection.vendor != "postgresql":
         queryset = Answer.objects.filter(response_id=response_id, question_id__in=question_ids).order_by("question_id")
-        return {a.question_id: a for a in queryset.select_for_update()}
+        return {a.question_id: a for a in (queryset.select_for_update() if lock else queryset)}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _ANSWER_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {Answer._meta.db_table} WHERE response_id = %s AND question_id = ANY(%s) "
-            "ORDER BY question_id FOR UPDATE",
+            "ORDER BY question_id" + (" FOR UPDATE" if lock else ""),
             [response_id, list(question_ids)],
         )
         rows = cursor.fetchall()
@@ -140,24 +143,27 @@ def answers_save_detailed(
     nothing at all is saved and EditConflict lists both values, so the editor can
     choose: saving again from the newer revision keeps theirs deliberately.
     """
-    status, state_id = _lock_for_answering(response.pk)
-    if not roles_of(by).has(state_id, *ANSWERING_ROLES):
-        raise PermissionDenied
-    if status != Response.Status.DRAFT and not (
-        status == Response.Status.SUBMITTED and clarification_open(response.pk)
-    ):
-        raise ResponseLocked(_("This response has been submitted and can no longer be changed."))
+    question_ids = [q.pk for q in values]
+    # Nothing to write when every posted value is the stored one (the save a field
+    # sends when it loses focus after its typed save, a retry, a page saved as it
+    # is): answered from plain reads. The locking reads below would make even such
+    # a save a write transaction (row locks take a transaction id and a commit).
+    current = _lock_answers(response_id=response.pk, question_ids=question_ids, lock=False)
+    if not any(_differs(value, current.get(question.pk)) for question, value in values.items()):
+        status, state_id = _answering_status(response.pk, lock=False)
+        _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
+        return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
+    status, state_id = _answering_status(response.pk, lock=True)
+    _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
     # The answer rows are locked (in question order, so that two whole-page saves
     # never deadlock): two saves of the same answer take turns and the second one
     # sees the first one's revision.
-    current = _lock_answers(response_id=response.pk, question_ids=[q.pk for q in values])
+    current = _lock_answers(response_id=response.pk, question_ids=question_ids)
     changed: list[tuple[Question, Any]] = []
     conflicts: list[Conflict] = []
     for question, value in values.items():
         answer = current.get(question.pk)
-        stored = answer.value if answer else None
-        # Saving a carried-over answer unchanged is how a person confirms it.
-        if value == stored and not (answer and answer.carried_over):
+        if not _differs(value, answer):
             continue
         base = base_revisions.get(question.pk, 0)
         if answer and answer.revision != base:
@@ -169,6 +175,22 @@ def answers_save_detailed(
     if changed:
         _write_answers(response_id=response.pk, state_id=state_id, changed=changed, current=current, by=by)
     return SaveOutcome(saved=[q for q, _v in changed], answers={q.pk: current.get(q.pk) for q in values})
+
+
+def _differs(value: Any, answer: Answer | None) -> bool:
+    """Whether saving ``value`` changes ``answer``. Saving a carried-over answer
+    unchanged is how a person confirms it, so that is a change."""
+    stored = answer.value if answer else None
+    return value != stored or bool(answer and answer.carried_over)
+
+
+def _check_may_answer(*, by, response_id: int, status: str, state_id: int) -> None:
+    if not roles_of(by).has(state_id, *ANSWERING_ROLES):
+        raise PermissionDenied
+    if status != Response.Status.DRAFT and not (
+        status == Response.Status.SUBMITTED and clarification_open(response_id)
+    ):
+        raise ResponseLocked(_("This response has been submitted and can no longer be changed."))
 
 
 def answers_save(

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import connection
 
-from questionnaire.models import Answer
+from questionnaire.models import Answer, Response
 from questionnaire.services import EditConflict, answers_save
 from tests.factories import question
 
@@ -79,7 +79,7 @@ def test_a_save_of_another_answer_does_not_wait_for_a_save_in_progress(shared):
     """Saves share the response's lock: only the same answer makes them take turns."""
     from django.db import transaction
 
-    from questionnaire.services import _lock_for_answering
+    from questionnaire.services import _answering_status
 
     response, ada, cora, version = shared
     q1, q2 = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q3")
@@ -89,7 +89,7 @@ def test_a_save_of_another_answer_does_not_wait_for_a_save_in_progress(shared):
     def slow_save():
         try:
             with transaction.atomic():
-                _lock_for_answering(response.pk)
+                _answering_status(response.pk, lock=True)
                 Answer.objects.select_for_update().filter(response=response, question=q1).first()
                 holding.set()
                 release.wait(10)
@@ -120,7 +120,7 @@ def test_a_save_of_another_answer_does_not_wait_for_a_save_in_progress(shared):
 def test_a_submission_waits_for_a_save_in_progress_and_keeps_it_in_the_submitted_copy(shared):
     from django.db import transaction
 
-    from questionnaire.services import _lock_for_answering, response_submit
+    from questionnaire.services import _answering_status, response_submit
     from tests.factories import fill_required
 
     response, ada, cora, version = shared
@@ -132,7 +132,7 @@ def test_a_submission_waits_for_a_save_in_progress_and_keeps_it_in_the_submitted
     def save_in_progress():
         try:
             with transaction.atomic():
-                _lock_for_answering(response.pk)
+                _answering_status(response.pk, lock=True)
                 holding.set()
                 time.sleep(1)
                 answers_save(response=response, by=cora, values={q: "Saved just before submission"}, base_revisions={q.pk: Answer.objects.filter(response=response, question=q).values_list("revision", flat=True).first() or 0})
@@ -154,3 +154,42 @@ def test_a_submission_waits_for_a_save_in_progress_and_keeps_it_in_the_submitted
     response.refresh_from_db()
     copy = {item["code"]: item["value"] for article in response.snapshot.data["articles"] for item in article["questions"]}
     assert copy[q.code] == "Saved just before submission"
+
+
+def test_an_unchanged_save_takes_no_lock_and_does_not_wait_for_a_save_of_the_same_answer(shared):
+    """The save a field sends when it loses focus after its typed save changes
+    nothing: it is answered from plain reads, so neither a save of the same answer
+    in progress nor a submission holding the response makes it wait."""
+    from django.db import transaction
+
+    response, ada, cora, version = shared
+    q1 = question(version, "FP-5.1.a.explanation")
+    answers_save(response=response, by=ada, values={q1: "Saved once"}, base_revisions={})
+    holding, release = threading.Event(), threading.Event()
+    timings: dict[str, float] = {}
+
+    def holder():
+        try:
+            with transaction.atomic():
+                Response.objects.select_for_update().get(pk=response.pk)  # what a submission holds
+                Answer.objects.select_for_update().filter(response=response, question=q1).first()
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(10)
+    start = time.monotonic()
+    try:
+        saved = answers_save(response=response, by=cora, values={q1: "Saved once"}, base_revisions={q1.pk: 1})
+    finally:
+        timings["unchanged"] = time.monotonic() - start
+        release.set()
+        thread.join(20)
+        connection.close()
+
+    assert saved == []
+    assert timings["unchanged"] < 2, timings  # it did not wait for the 10 s release
+    assert Answer.objects.get(response=response, question=q1).revision == 1
