@@ -57,16 +57,39 @@
     if (block) { unsaved.add(block.dataset.autosaveCode); }
   });
 
-  // Send only this question's fields (htmx would send the whole enclosing form).
+  function ownsField(code, name) { return name === code || name.indexOf(code + "-") === 0; }
+  // The values of one question as the server stores them, to tell whether a save
+  // would change anything (the revision and the token are not values).
+  function snapshot(code, data) {
+    return JSON.stringify(Array.from(data.entries()).filter(function (entry) {
+      return ownsField(code, entry[0]) && typeof entry[1] === "string";
+    }));
+  }
+  Array.from(form.querySelectorAll("[data-autosave-code]")).forEach(function (block) {
+    block.dataset.savedValues = snapshot(block.dataset.autosaveCode, new FormData(form));
+  });
+
+  // Send only this question's fields (htmx would send the whole enclosing form),
+  // and nothing at all when they are what was last saved: leaving a field after its
+  // typed save fires "change" with the same values (a retry or a confirmation of a
+  // carried-over answer is always sent).
   document.body.addEventListener("htmx:configRequest", function (event) {
     var block = blockOf(event.detail.elt);
     if (!block) { return; }
     var code = block.dataset.autosaveCode;
     var data = event.detail.formData;
     Array.from(data.keys()).forEach(function (name) {
-      var own = name === code || name.indexOf(code + "-") === 0 || name === "rev-" + code || name === "csrfmiddlewaretoken";
+      var own = ownsField(code, name) || name === "rev-" + code || name === "csrfmiddlewaretoken";
       if (!own) { data.delete(name); }
     });
+    var values = snapshot(code, data);
+    var trigger = event.detail.triggeringEvent;
+    if (values === block.dataset.savedValues && !(trigger && trigger.type === "retry")) {
+      event.preventDefault();
+      unsaved.delete(code);
+      return;
+    }
+    block.dataset.sendingValues = values;
     event.detail.headers["X-CSRFToken"] = form.querySelector("[name=csrfmiddlewaretoken]").value;
   });
   document.body.addEventListener("htmx:beforeRequest", function (event) {
@@ -87,6 +110,7 @@
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     if (status >= 200 && status < 300) {
       retries[code] = 0;
+      block.dataset.savedValues = block.dataset.sendingValues || "";
       // An edit made while this save travelled is still unsaved; its own save follows.
       if (!block.dataset.editedAt || Number(block.dataset.editedAt) <= Number(block.dataset.sentAt)) { unsaved.delete(code); }
     } else if (status === 401) {

@@ -338,6 +338,29 @@ def test_answers_save_as_they_are_typed_and_retry_after_a_failure(open_page, dem
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
 
 
+def test_leaving_a_field_after_its_typed_save_sends_nothing_more(open_page, demo):
+    """One save per edit: the "change" a field fires when it loses focus after its
+    typed save would send the same values again (an unchanged save per edit)."""
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    page.goto(f"/responses/{demo.ghana_response}/articles/5/")
+    section = provision(page, "5(1)(a)")
+    saves = []
+    page.on("request", lambda request: saves.append(request.url) if "/answers/FP-5.1.a.explanation/" in request.url else None)
+
+    field = section.get_by_label(EXPLANATION_PROMPT)
+    field.fill("One edit, one save.")
+    expect(section.get_by_text(re.compile(r"^Saved at \d\d:\d\d$"))).to_be_visible(timeout=15_000)
+    field.blur()
+    page.wait_for_timeout(1500)  # longer than the typing delay: any further save would have gone
+
+    assert len(saves) == 1, saves
+    # A real change afterwards is sent as usual.
+    with page.expect_response(lambda r: "/answers/FP-5.1.a.explanation/" in r.url and r.status == 200):
+        field.fill("One edit, one save. And another.")
+    assert len(saves) == 2, saves
+
+
 # --- 7. The whole cluster on one page ---------------------------------------------------
 
 
