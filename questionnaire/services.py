@@ -148,11 +148,15 @@ def answers_save_detailed(
     # sends when it loses focus after its typed save, a retry, a page saved as it
     # is): answered from plain reads. The locking reads below would make even such
     # a save a write transaction (row locks take a transaction id and a commit).
-    current = _lock_answers(response_id=response.pk, question_ids=question_ids, lock=False)
-    if not any(_differs(value, current.get(question.pk)) for question, value in values.items()):
-        status, state_id = _answering_status(response.pk, lock=False)
-        _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
-        return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
+    # A question the editor has never seen answered (base revision 0) and now
+    # answers is a change: that save goes straight to the locks (a first save costs
+    # no extra read).
+    if all(base_revisions.get(q.pk, 0) > 0 or v in EMPTY_VALUES for q, v in values.items()):
+        current = _lock_answers(response_id=response.pk, question_ids=question_ids, lock=False)
+        if not any(_differs(value, current.get(question.pk)) for question, value in values.items()):
+            status, state_id = _answering_status(response.pk, lock=False)
+            _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
+            return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
     status, state_id = _answering_status(response.pk, lock=True)
     _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
     # The answer rows are locked (in question order, so that two whole-page saves
@@ -175,6 +179,9 @@ def answers_save_detailed(
     if changed:
         _write_answers(response_id=response.pk, state_id=state_id, changed=changed, current=current, by=by)
     return SaveOutcome(saved=[q for q, _v in changed], answers={q.pk: current.get(q.pk) for q in values})
+
+
+EMPTY_VALUES = (None, "", [], {})
 
 
 def _differs(value: Any, answer: Answer | None) -> bool:
