@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .context import current_request
@@ -162,7 +162,20 @@ def audit_record_many(events: Iterable[AuditEvent]) -> list[AuditEvent]:
     if not events:
         return []
     with transaction.atomic(savepoint=False):
-        return AuditEvent.objects.bulk_create(events)
+        if connection.vendor != "postgresql":
+            return AuditEvent.objects.bulk_create(events)
+        # One line of SQL: bulk_create's per-value preparation costs more than the
+        # INSERT for the 52 events of an article page saved at once.
+        fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        params = [f.get_db_prep_save(getattr(event, f.attname), connection) for event in events for f in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(connection.ops.quote_name(f.column) for f in fields)}) "
+                f"VALUES {', '.join([row] * len(events))}",
+                params,
+            )
+        return events
 
 
 def audit_download(

@@ -148,10 +148,10 @@ def answers_save_detailed(
     # sends when it loses focus after its typed save, a retry, a page saved as it
     # is): answered from plain reads. The locking reads below would make even such
     # a save a write transaction (row locks take a transaction id and a commit).
-    # A question the editor has never seen answered (base revision 0) and now
-    # answers is a change: that save goes straight to the locks (a first save costs
-    # no extra read).
-    if all(base_revisions.get(q.pk, 0) > 0 or v in EMPTY_VALUES for q, v in values.items()):
+    # For one question (an autosave) only: a whole page is rarely saved unchanged,
+    # and a question the editor has never seen answered (base revision 0) and now
+    # answers is a change: those saves go straight to the locks, with no extra read.
+    if len(values) == 1 and all(base_revisions.get(q.pk, 0) > 0 or v in EMPTY_VALUES for q, v in values.items()):
         current = _lock_answers(response_id=response.pk, question_ids=question_ids, lock=False)
         if not any(_differs(value, current.get(question.pk)) for question, value in values.items()):
             status, state_id = _answering_status(response.pk, lock=False)
