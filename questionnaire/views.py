@@ -147,8 +147,9 @@ def _answering_page(request, response, article):
     conflicts = []
     bound = None
     if request.method == "POST":
-        answers = answer_page.page_answers(response, questions)
-        bound = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
+        # Validating the posted page needs no stored answers (the service reads and
+        # locks them); they are read only if the page is shown again.
+        bound = ArticleAnswerForm(request.POST, questions=questions, answers={})
         unknown = bound.unknown_codes()
         if unknown:
             # Plain text: the posted names are the client's and never become markup.
@@ -185,6 +186,9 @@ def _answering_page(request, response, article):
                 return redirect(page_url)
         else:
             messages.error(request, _("Nothing was saved: please correct the answers marked below."))
+            answers = answer_page.page_answers(response, questions)
+            bound = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
+            bound.is_valid()
     blocks = answer_page.render_blocks(
         request=request,
         response=response,
