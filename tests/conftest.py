@@ -164,6 +164,30 @@ def anonymous():
     return AnonymousUser()
 
 
+# --- Signing in (tests of the real sign-in forms) -------------------------------
+
+
+@pytest.fixture
+def fresh_sign_in_limits():
+    """Sign-in rate limits and used TOTP codes live in the cache, and factories'
+    e-mail addresses repeat from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def totp_secret(focal_point_a) -> str:
+    """A's focal point has an authenticator app: the secret it holds."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(focal_point_a, secret)
+    return secret
+
+
 @pytest.fixture
 def reviewer(review_a):
     """A reviewer of the State drawn for review_a's other-group slot."""

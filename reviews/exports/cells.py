@@ -30,3 +30,15 @@ def xlsx_cell(value) -> str:
         out.append(char)
         used += units
     return "".join(out) + marker
+
+
+def workbook(target, *, streaming: bool = False):
+    """An XlsxWriter workbook that never turns a text into a formula or a link
+    (whatever a State typed stays text). ``streaming``: rows are written out as
+    they come (constant memory) instead of kept in memory."""
+    import xlsxwriter
+
+    return xlsxwriter.Workbook(
+        target,
+        {"constant_memory" if streaming else "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from collections import Counter, defaultdict
 
-import xlsxwriter
 from django.utils.translation import gettext as _
 
 from parties.models import State
@@ -19,7 +18,7 @@ from questionnaire.models import Answer, Article, Response
 from questionnaire.selectors import compute_progress, is_applicable, version_questions
 
 from ..models import Review, ReviewCycle
-from .cells import xlsx_cell
+from .cells import workbook, xlsx_cell
 from .summary_docx import safe_filename
 
 
@@ -43,7 +42,7 @@ def cluster_report_xlsx(*, cycle_id: int, progress) -> tuple[bytes, str]:
     progress(40)
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    book = workbook(buffer, streaming=True)
     bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     groups = dict(State.RegionalGroup.choices)

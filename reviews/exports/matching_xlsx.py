@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
 from django.utils.translation import gettext as _
 
 from parties.models import State
 
-from .cells import xlsx_cell
+from .cells import workbook, xlsx_cell
 
 GROUPS = dict(State.RegionalGroup.choices)
 
 
 def build_matching_xlsx(matched) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    book = workbook(out)
     sheet = book.add_worksheet(xlsx_cell(_("Matching"))[:31])
     bold = book.add_format({"bold": True})
     headers = [

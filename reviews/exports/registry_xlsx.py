@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
 from django.utils.translation import gettext as _
 
-from .cells import xlsx_cell
+from .cells import workbook, xlsx_cell
 
 
 def build_registry_xlsx(recommendations, counts) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    book = workbook(out)
     sheet = book.add_worksheet(xlsx_cell(_("Recommendations"))[:31])
     bold = book.add_format({"bold": True})
     headers = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
@@ -20,7 +19,7 @@ from questionnaire.documents import _FONTS, _FONTS_CJK
 from questionnaire.kinds import TACategory
 
 from ..selectors_ta import needs_for
-from .cells import xlsx_cell
+from .cells import workbook, xlsx_cell
 
 
 def _rows():
@@ -66,7 +65,7 @@ def _headers() -> list[str]:
 
 def ta_report_xlsx(*, compilation, progress) -> tuple[bytes, str]:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    book = workbook(buffer, streaming=True)
     bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
-from django.core.cache import cache
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -19,14 +17,8 @@ from parties.models import Membership
 from tests.factories import DEMO_PASSWORD, MembershipFactory, UserFactory
 from tests.signin import sign_in, totp_code
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_sign_in_limits")]
 Event = AuditEvent.Event
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    # Sign-in rate limits and used TOTP codes live in the cache.
-    cache.clear()
 Role = Membership.Role
 
 
@@ -34,16 +26,14 @@ def events(kind: str):
     return list(AuditEvent.objects.filter(event=kind).order_by("pk"))
 
 
-def test_it_records_a_sign_in_and_a_sign_out(focal_point_a):
+def test_it_records_a_sign_in_and_a_sign_out(focal_point_a, totp_secret):
     # The real sign-in: password, then the second factor (the event is the sign-in
     # completed, once, not the password step).
-    secret = generate_totp_secret()
-    TOTP.activate(focal_point_a, secret)
     client = Client(REMOTE_ADDR="198.51.100.4")
 
     client.post(reverse("account_login"), {"login": focal_point_a.email, "password": DEMO_PASSWORD})
     assert not events(Event.SIGN_IN)
-    client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(totp_secret)})
     client.post(reverse("account_logout"))
 
     (sign_in,) = events(Event.SIGN_IN)

@@ -3,6 +3,7 @@ test database (PostgreSQL). Only the suite's own queue is consumed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,8 +26,11 @@ def media_root(tmp_path, settings):
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, media_root):
+@contextlib.contextmanager
+def running_worker(media_root, *, program: tuple[str, ...] = ("-m", "celery"), extra_env: dict | None = None):
+    """A worker process (``program``: celery itself, or a module that wraps it) on a
+    queue of its own, the test's database and media; this process's Celery sends
+    to that queue, not eagerly, until the worker is stopped."""
     if not django_settings.REDIS_URL or connection.vendor != "postgresql":
         pytest.fail("The job tests need PostgreSQL and Redis: run them with `make test`.")
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -37,41 +41,47 @@ def celery_worker_process(transactional_db, media_root):
         "MEDIA_ROOT": str(media_root),
         "CELERY_QUEUE": queue,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        **(extra_env or {}),
     }
-    previous_queue = celery_app.conf.task_default_queue
-    previous_eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_default_queue = queue
-    celery_app.conf.task_always_eager = False
+    previous = celery_app.conf.task_default_queue, celery_app.conf.task_always_eager
+    celery_app.conf.task_default_queue, celery_app.conf.task_always_eager = queue, False
     log = open(media_root.parent / "worker.log", "w+")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool=solo", "-c", "1",
+        [sys.executable, *program, "-A", "config", "worker", "-Q", queue, "--pool=solo", "-c", "1",
          "--without-gossip", "--without-mingle", "-l", "info"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        log.seek(0)
-        if "ready." in log.read():
-            break
-        if worker.poll() is not None:
-            break
-        time.sleep(0.2)
-    else:
-        worker.kill()
-        pytest.fail("the Celery worker did not start in 60 s")
-    if worker.poll() is not None:
-        log.seek(0)
-        pytest.fail("the Celery worker exited:\n" + log.read()[-3000:])
     worker.log = log
-    yield worker
-    worker.terminate()
     try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    celery_app.conf.task_default_queue = previous_queue
-    celery_app.conf.task_always_eager = previous_eager
-    log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if "ready." in worker_log(worker) or worker.poll() is not None:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the Celery worker did not start in 60 s")
+        if worker.poll() is not None:
+            pytest.fail("the Celery worker exited:\n" + worker_log(worker)[-3000:])
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        celery_app.conf.task_default_queue, celery_app.conf.task_always_eager = previous
+        log.close()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, media_root):
+    with running_worker(media_root) as worker:
+        yield worker
+
+
+def worker_log(worker) -> str:
+    worker.log.seek(0)
+    return worker.log.read()
 
 
 def wait_for(predicate, timeout: float = 60, what: str = "condition", worker=None):
@@ -83,6 +93,5 @@ def wait_for(predicate, timeout: float = 60, what: str = "condition", worker=Non
         time.sleep(0.2)
     details = ""
     if worker is not None:
-        worker.log.seek(0)
-        details = "\nworker log:\n" + worker.log.read()[-3000:]
+        details = "\nworker log:\n" + worker_log(worker)[-3000:]
     pytest.fail(f"timed out waiting for {what}{details}")

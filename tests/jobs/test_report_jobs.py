@@ -4,25 +4,19 @@ and the cancellation of a job while the worker is in the middle of it."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import time
-import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
-from config.celery import app as celery_app
 from questionnaire.services import response_submit
 from reviews import services
 from reviews.models import Job
 from tests.factories import fill_required
 
-from .conftest import ROOT, wait_for
+from .conftest import running_worker, wait_for, worker_log
 
 pytestmark = [pytest.mark.worker]
 
@@ -31,42 +25,8 @@ pytestmark = [pytest.mark.worker]
 def slow_worker(transactional_db, media_root):
     """A real worker whose reports pause FP_SLOW_REPORT_SECONDS after reporting 10%
     (tests/ops/slow_worker.py): long enough to cancel the job while it runs."""
-    if not django_settings.REDIS_URL or connection.vendor != "postgresql":
-        pytest.fail("The job tests need PostgreSQL and Redis: run them with `make test`.")
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "MEDIA_ROOT": str(media_root),
-        "CELERY_QUEUE": queue,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "FP_SLOW_REPORT_SECONDS": "3",
-    }
-    previous = celery_app.conf.task_default_queue, celery_app.conf.task_always_eager
-    celery_app.conf.task_default_queue, celery_app.conf.task_always_eager = queue, False
-    log = open(media_root.parent / "worker.log", "w+")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.ops.slow_worker", "-A", "config", "worker", "-Q", queue, "--pool=solo", "-c", "1",
-         "--without-gossip", "--without-mingle", "-l", "info"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    worker.log = log
-    wait_for(lambda: "ready." in _log(worker) or worker.poll() is not None, what="the worker to start", worker=worker)
-    assert worker.poll() is None, _log(worker)[-3000:]
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    celery_app.conf.task_default_queue, celery_app.conf.task_always_eager = previous
-    log.close()
-
-
-def _log(worker) -> str:
-    worker.log.seek(0)
-    return worker.log.read()
+    with running_worker(media_root, program=("-m", "tests.ops.slow_worker"), extra_env={"FP_SLOW_REPORT_SECONDS": "3"}) as worker:
+        yield worker
 
 
 @pytest.fixture
@@ -96,7 +56,7 @@ def test_a_running_job_cancelled_stops_at_its_next_step_with_no_result(slow_work
     assert not list((Path(django_settings.MEDIA_ROOT)).rglob("*.xlsx"))
     # Not retried: the task ended normally, once.
     time.sleep(0.5)
-    assert _log(slow_worker).count("succeeded in") == 1
+    assert worker_log(slow_worker).count("succeeded in") == 1
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED and job.attempts == 1
 

@@ -16,7 +16,7 @@ from reviews.models import Job
 from reviews.services import job_request
 from tests.factories import fill_required
 
-from .conftest import wait_for
+from .conftest import wait_for, worker_log
 
 pytestmark = [pytest.mark.worker]
 
@@ -67,15 +67,10 @@ def test_it_produces_one_result_when_the_task_is_delivered_twice(celery_worker_p
     celery_app.send_task("reviews.tasks.run_job", args=[first.job.pk])
     job = wait_for(lambda: _finished(first.job.pk), what="the job", worker=celery_worker_process)
     # Let the duplicate delivery run too, then check it changed nothing.
-    wait_for(lambda: "already finished" in _log(celery_worker_process) or _log(celery_worker_process).count("succeeded in") >= 2,
+    wait_for(lambda: "already finished" in worker_log(celery_worker_process) or worker_log(celery_worker_process).count("succeeded in") >= 2,
              what="the duplicate delivery", worker=celery_worker_process)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
     assert Job.objects.filter(kind=Job.Kind.CLUSTER_REPORT).count() == 1
     stored = list((Path(job.result_file.storage.location) / "jobs").rglob("*.xlsx"))
     assert len(stored) == 1, stored
-
-
-def _log(worker) -> str:
-    worker.log.seek(0)
-    return worker.log.read()

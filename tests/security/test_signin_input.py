@@ -6,10 +6,8 @@ message, signs nobody in, sends no mail and leaves the database as it was
 from __future__ import annotations
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -17,23 +15,9 @@ from tests.factories import DEMO_PASSWORD
 from tests.signin import totp_code
 from tests.views.conftest import db_fingerprint
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_sign_in_limits")]
 
 MEGABYTE = "a" * (1024 * 1024)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def secret(focal_point_a) -> str:
-    value = generate_totp_secret()
-    TOTP.activate(focal_point_a, value)
-    return value
 
 
 LOGIN_CASES = {
@@ -49,7 +33,7 @@ LOGIN_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(LOGIN_CASES))
-def test_hostile_logins_are_refused_with_a_message(case, focal_point_a, secret):
+def test_hostile_logins_are_refused_with_a_message(case, focal_point_a, totp_secret):
     client = Client()
     before = db_fingerprint()
 
@@ -74,7 +58,7 @@ CODE_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CODE_CASES))
-def test_hostile_second_factor_codes_are_refused(case, focal_point_a, secret):
+def test_hostile_second_factor_codes_are_refused(case, focal_point_a, totp_secret):
     client = Client()
     client.post(reverse("account_login"), {"login": focal_point_a.email, "password": DEMO_PASSWORD})
     before = db_fingerprint()
@@ -86,10 +70,10 @@ def test_hostile_second_factor_codes_are_refused(case, focal_point_a, secret):
     assert SESSION_KEY not in client.session
     assert db_fingerprint() == before
     # The right code still works afterwards.
-    assert client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)}).status_code == 302
+    assert client.post(reverse("mfa_authenticate"), {"code": totp_code(totp_secret)}).status_code == 302
 
 
-def test_sign_in_without_or_with_a_forged_csrf_token_is_refused(focal_point_a, secret):
+def test_sign_in_without_or_with_a_forged_csrf_token_is_refused(focal_point_a, totp_secret):
     client = Client(enforce_csrf_checks=True)
     client.get(reverse("account_login"))
 
@@ -103,14 +87,14 @@ def test_sign_in_without_or_with_a_forged_csrf_token_is_refused(focal_point_a, s
     assert SESSION_KEY not in client.session
 
 
-def test_an_off_site_next_is_not_followed_after_sign_in(focal_point_a, secret):
+def test_an_off_site_next_is_not_followed_after_sign_in(focal_point_a, totp_secret):
     client = Client()
     client.post(
         reverse("account_login") + "?next=https://evil.example/steal",
         {"login": focal_point_a.email, "password": DEMO_PASSWORD, "next": "https://evil.example/steal"},
     )
 
-    page = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+    page = client.post(reverse("mfa_authenticate"), {"code": totp_code(totp_secret)})
 
     assert page.status_code == 302
     assert "evil.example" not in page["Location"]

@@ -13,12 +13,10 @@ import pytest
 import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -27,26 +25,10 @@ from tests.signin import sign_in, totp_code
 
 from .conftest import client_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_sign_in_limits")]
 
 HOME = reverse("home")
 LOGIN = reverse("account_login")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    # Rate limits and used-code markers live in the cache; factories' e-mail
-    # addresses repeat from one test to the next.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def totp_secret(focal_point_a) -> str:
-    secret = generate_totp_secret()
-    TOTP.activate(focal_point_a, secret)
-    return secret
 
 
 def signed_in(client) -> bool:
