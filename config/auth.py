@@ -23,6 +23,8 @@ from django.db import connections, router
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from questionnaire.rows import from_row
+
 
 class LoginForm(AllauthLoginForm):
     """allauth's form, worded as the rest of the platform (and labelled, not only
@@ -85,7 +87,7 @@ class AuthenticationBackend(AllauthBackend):
             row = cursor.fetchone()
         if row is None:
             return None
-        user = User.from_db(alias, [f.attname for f in fields], row)
+        user = from_row(User, fields, row, connection=connection)
         return user if self.user_can_authenticate(user) else None
 
 

@@ -16,6 +16,7 @@ from parties.models import Membership, State
 from parties.permissions import is_secretariat, roles_of
 
 from .models import Response
+from .rows import from_row
 
 Role = Membership.Role
 ANSWERING_ROLES = (Role.FOCAL_POINT, Role.CONTRIBUTOR)
@@ -107,19 +108,10 @@ def _response_with_context(pk: int) -> Response:
     if row is None:
         raise Response.DoesNotExist
     split = len(_RESPONSE_FIELDS)
-    response = Response.from_db(connection.alias, [f.attname for f in _RESPONSE_FIELDS], _converted(_RESPONSE_FIELDS, row[:split]))
-    response.state = State.from_db(connection.alias, [f.attname for f in _STATE_FIELDS], _converted(_STATE_FIELDS, row[split:]))
+    response = from_row(Response, _RESPONSE_FIELDS, row[:split])
+    response.state = from_row(State, _STATE_FIELDS, row[split:])
     response.version = version_with_cluster(response.version_id)
     return response
-
-
-def _converted(fields, values) -> list:
-    # What the queryset would do to each value read (JSON decoding, for one).
-    out = []
-    for f, value in zip(fields, values):
-        converter = getattr(f, "from_db_value", None)
-        out.append(converter(value, None, connection) if converter and value is not None else value)
-    return out
 
 
 def get_response_for_user(user, pk: int, action: str = "view", *, minimal: bool = False) -> Response:

@@ -21,6 +21,7 @@ from parties.permissions import roles_of
 
 from .models import Answer, Article, ArticleAssignment, Question, QuestionnaireVersion, Response, ResponseSnapshot
 from .permissions import ANSWERING_ROLES, answers_for_state, clarification_open, is_focal_point_of_state
+from .rows import from_row
 from .selectors import previous_response, response_document, response_progress
 from .signals import response_submitted
 
@@ -108,16 +109,8 @@ def _lock_answers(*, response_id: int, question_ids: list[int], lock: bool = Tru
             [response_id, list(question_ids)],
         )
         rows = cursor.fetchall()
-    names = [f.attname for f in _ANSWER_FIELDS]
-    value_at = names.index("value")
-    value_field = Answer._meta.get_field("value")
-    answers = {}
-    for row in rows:
-        row = list(row)
-        row[value_at] = value_field.from_db_value(row[value_at], None, connection)
-        answer = Answer.from_db(connection.alias, names, row)
-        answers[answer.question_id] = answer
-    return answers
+    answers = (from_row(Answer, _ANSWER_FIELDS, row) for row in rows)
+    return {answer.question_id: answer for answer in answers}
 
 
 @dataclass(frozen=True)
