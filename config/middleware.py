@@ -99,9 +99,8 @@ class SignInPolicyMiddleware:
             user = request.user = user._wrapped
         if user is None or not user.is_authenticated:
             if getattr(request, "htmx", False):
-                # Every htmx endpoint is for signed-in people. Answered with 401, not
-                # the sign-in page: htmx would take that 200 page for a saved answer.
-                return HttpResponse(_("You are signed out."), status=401, content_type="text/plain; charset=utf-8")
+                # Every htmx endpoint is for signed-in people: 401, as below.
+                return self._refuse(request, _("You are signed out."))
             return None
         signed_in_at = request.session.get(SIGNED_IN_AT)
         if signed_in_at is None or time.time() - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS:

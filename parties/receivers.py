@@ -23,11 +23,12 @@ def remember_sign_in_time(sender, request, user, **kwargs) -> None:
 
 
 @receiver(pre_save, sender=get_user_model(), dispatch_uid="parties.note_deactivation")
-def note_deactivation(sender, instance, **kwargs) -> None:
-    instance._was_active = (
-        instance.pk is not None
-        and sender.objects.filter(pk=instance.pk, is_active=True).exists()
-    )
+def note_deactivation(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    # No query for a save that cannot change is_active (a sign-in's last_login, a new user).
+    if raw or instance._state.adding or instance.pk is None or (update_fields and "is_active" not in update_fields):
+        instance._was_active = False
+        return
+    instance._was_active = sender.objects.filter(pk=instance.pk, is_active=True).exists()
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="parties.end_sessions_of_disabled")

@@ -20,14 +20,21 @@ from allauth.account.internal.flows.login import (
 )
 
 
+def second_factor_records(user) -> dict:
+    """What allauth's sign-in leaves in the session after the password and the TOTP step."""
+    now = time.time()
+    return {
+        AUTHENTICATION_METHODS_SESSION_KEY: [
+            {"method": "password", "at": now, "email": user.email},
+            {"method": "mfa", "at": now, "type": "totp"},
+        ],
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY: str(user.pk),
+    }
+
+
 def mark_second_factor(client, user) -> None:
     session = client.session
-    now = time.time()
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": now, "email": user.email},
-        {"method": "mfa", "at": now, "type": "totp"},
-    ]
-    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.update(second_factor_records(user))
     session.save()
 
 

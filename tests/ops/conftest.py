@@ -282,16 +282,11 @@ class Browser:
         # What the sign-in form leaves after the password and the TOTP step.
         import time
 
-        from allauth.account.internal.flows.login import (
-            _AUTHENTICATION_METHODS_USER_SESSION_KEY,
-            AUTHENTICATION_METHODS_SESSION_KEY,
-        )
-
         from parties.receivers import SIGNED_IN_AT
+        from tests.signin import second_factor_records
 
         session[SIGNED_IN_AT] = time.time()
-        session[AUTHENTICATION_METHODS_SESSION_KEY] = [{"method": "mfa", "at": time.time(), "type": "totp"}]
-        session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+        session.update(second_factor_records(user))
         session.save()
         self.base, self.jar = base, http.cookiejar.CookieJar()
         self.jar.set_cookie(_cookie(settings.SESSION_COOKIE_NAME, session.session_key))
