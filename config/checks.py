@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import checks
+from django.db import connections
 
 
 @checks.register(checks.Tags.security, deploy=True)
 def production_profile(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     problems = []
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if connections["default"].vendor != "postgresql":
         problems.append(
             checks.Warning(
                 "The database is not PostgreSQL.",
