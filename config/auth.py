@@ -23,6 +23,7 @@ from django.db import connections, router
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from parties.permissions import MEMBERSHIP_JOIN, roles_prime
 from questionnaire.rows import from_row
 
 
@@ -80,15 +81,26 @@ class AuthenticationBackend(AllauthBackend):
         fields = User._meta.concrete_fields
         alias = router.db_for_read(User)
         connection = connections[alias]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        pk_column = connection.ops.quote_name(User._meta.pk.column)
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"u.{quote(f.column)}" for f in fields)
+        # The user's roles in the same statement (a row per active membership):
+        # every signed-in request checks them, autosave included.
+        join, role_columns = MEMBERSHIP_JOIN
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {columns} FROM {User._meta.db_table} WHERE {pk_column} = %s", [user_id])
-            row = cursor.fetchone()
-        if row is None:
+            cursor.execute(
+                f"SELECT {columns}, {', '.join(role_columns)} FROM {User._meta.db_table} u {join} "
+                f"WHERE u.{quote(User._meta.pk.column)} = %s",
+                [user_id],
+            )
+            rows = cursor.fetchall()
+        if not rows:
             return None
-        user = from_row(User, fields, row, connection=connection)
-        return user if self.user_can_authenticate(user) else None
+        split = len(fields)
+        user = from_row(User, fields, rows[0][:split], connection=connection)
+        if not self.user_can_authenticate(user):
+            return None
+        roles_prime(user, [row[split:] for row in rows if row[split + 1] is not None])
+        return user
 
 
 def axes_username(request, credentials: dict | None) -> str:

@@ -41,13 +41,20 @@ def roles_of(user) -> Roles:
     cached = getattr(user, "_roles_cache", None)
     if cached is not None:
         return cached
-    by_state: dict[int, set[str]] = {}
-    secretariat = False
     # Read on every request, autosave included: one line of SQL costs a tenth of
-    # building the same query with the ORM (measured: 0.04 vs 0.42 ms).
+    # building the same query with the ORM (measured: 0.04 vs 0.42 ms). The user of
+    # a request usually has them already (roles_prime, by the authentication backend).
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT state_id, role FROM {Membership._meta.db_table} WHERE user_id = %s AND is_active", [user.pk])
         rows = cursor.fetchall()
+    return roles_prime(user, rows)
+
+
+def roles_prime(user, rows) -> Roles:
+    """Keep on ``user`` the roles of its active memberships, given as
+    ``(state_id, role)`` rows (read in the same statement as the user, for one)."""
+    by_state: dict[int, set[str]] = {}
+    secretariat = False
     for state_id, role in rows:
         if role == Role.SECRETARIAT:
             secretariat = True
@@ -56,6 +63,13 @@ def roles_of(user) -> Roles:
     roles = Roles(secretariat=secretariat, by_state={k: frozenset(v) for k, v in by_state.items()})
     user._roles_cache = roles
     return roles
+
+
+# roles_of's query, as a LEFT JOIN onto the user's row (config.auth reads both at once).
+MEMBERSHIP_JOIN = (
+    f"LEFT JOIN {Membership._meta.db_table} m ON m.user_id = u.id AND m.is_active",
+    ("m.state_id", "m.role"),
+)
 
 
 @rules.predicate
