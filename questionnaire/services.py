@@ -113,6 +113,28 @@ def _lock_answers(*, response_id: int, question_ids: list[int], lock: bool = Tru
     return {answer.question_id: answer for answer in answers}
 
 
+def _answers_with_status(*, response_id: int, question_ids: list[int]) -> tuple[dict[int, Answer], str, int]:
+    """The answers of these questions and the response's status and State, read
+    as they are (no lock), in one statement on PostgreSQL: the unchanged autosave,
+    the most frequent request of the platform, then costs one query here."""
+    if connection.vendor != "postgresql":
+        status, state_id = _answering_status(response_id, lock=False)
+        return _lock_answers(response_id=response_id, question_ids=question_ids, lock=False), status, state_id
+    columns = ", ".join(f"a.{connection.ops.quote_name(f.column)}" for f in _ANSWER_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.status, r.state_id, {columns} FROM {Response._meta.db_table} r "
+            f"LEFT JOIN {Answer._meta.db_table} a ON a.response_id = r.id AND a.question_id = ANY(%s) "
+            "WHERE r.id = %s",
+            [list(question_ids), response_id],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        raise Response.DoesNotExist
+    answers = (from_row(Answer, _ANSWER_FIELDS, row[2:]) for row in rows if row[2] is not None)
+    return {answer.question_id: answer for answer in answers}, rows[0][0], rows[0][1]
+
+
 @dataclass(frozen=True)
 class SaveOutcome:
     saved: list[Question]
@@ -127,6 +149,7 @@ def answers_save_detailed(
     by,
     values: dict[Question, Any],
     base_revisions: dict[int, int],
+    answers_read: dict[int, Answer | None] | None = None,
 ) -> SaveOutcome:
     """Save the answers that changed; return the questions saved and the answers as
     they now are.
@@ -135,6 +158,11 @@ def answers_save_detailed(
     from. If someone else saved a newer revision of an answer this editor changed,
     nothing at all is saved and EditConflict lists both values, so the editor can
     choose: saving again from the newer revision keeps theirs deliberately.
+
+    ``answers_read``: the answers of every posted question (question id → answer or
+    None) as the caller read them in this request, without a lock, together with
+    ``response.status`` and ``response.state_id``: a save that changes none of them is
+    then answered with no further read. Anything else is decided under the locks.
     """
     question_ids = [q.pk for q in values]
     # Nothing to write when every posted value is the stored one (the save a field
@@ -145,9 +173,12 @@ def answers_save_detailed(
     # and a question the editor has never seen answered (base revision 0) and now
     # answers is a change: those saves go straight to the locks, with no extra read.
     if len(values) == 1 and all(base_revisions.get(q.pk, 0) > 0 or v in EMPTY_VALUES for q, v in values.items()):
-        current = _lock_answers(response_id=response.pk, question_ids=question_ids, lock=False)
+        if answers_read is not None and set(answers_read) == set(question_ids):
+            current = {pk: answer for pk, answer in answers_read.items() if answer is not None}
+            status, state_id = response.status, response.state_id
+        else:
+            current, status, state_id = _answers_with_status(response_id=response.pk, question_ids=question_ids)
         if not any(_differs(value, current.get(question.pk)) for question, value in values.items()):
-            status, state_id = _answering_status(response.pk, lock=False)
             _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
             return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
     status, state_id = _answering_status(response.pk, lock=True)
