@@ -135,6 +135,15 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Template fragments that are the same for many requests ({% cache ... using="fragments" %}:
+# the navigation per language and roles, the articles' list of an answering page), kept
+# in each process: cheaper than rendering them, and than a Redis round trip.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "TIMEOUT": 600,
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 # Rendered question blocks of the answering pages kept per process
 # (questionnaire/answer_page.py), keyed by the versions of what they show, never
 # stale; about 3 KB each.

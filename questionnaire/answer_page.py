@@ -262,7 +262,7 @@ def render_blocks(
     revisions = (
         bound_form["revisions"].value()
         if bound_form is not None
-        else json.dumps({q.code: versions[q.pk].revision for q in questions if q.pk in versions})
+        else json.dumps({q.code: versions[q.id].revision for q in questions if q.id in versions})
     )
     return PageBlocks(html=mark_safe(body), revisions_json=revisions)
 

@@ -55,11 +55,13 @@ def _fresh_process_caches():
     must not outlive a test whose rows were rolled back."""
     from questionnaire.answer_page import forget_version_rows
     from questionnaire.presence import presence_forget
+    from django.core.cache import caches
     from questionnaire.selectors import clear_question_cache
 
     clear_question_cache()
     forget_version_rows()
     presence_forget()
+    caches["fragments"].clear()
     yield
 
 
