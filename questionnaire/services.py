@@ -113,28 +113,6 @@ def _lock_answers(*, response_id: int, question_ids: list[int], lock: bool = Tru
     return {answer.question_id: answer for answer in answers}
 
 
-def _answers_with_status(*, response_id: int, question_ids: list[int]) -> tuple[dict[int, Answer], str, int]:
-    """The answers of these questions and the response's status and State, read
-    as they are (no lock), in one statement on PostgreSQL: the unchanged autosave,
-    the most frequent request of the platform, then costs one query here."""
-    if connection.vendor != "postgresql":
-        status, state_id = _answering_status(response_id, lock=False)
-        return _lock_answers(response_id=response_id, question_ids=question_ids, lock=False), status, state_id
-    columns = ", ".join(f"a.{connection.ops.quote_name(f.column)}" for f in _ANSWER_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT r.status, r.state_id, {columns} FROM {Response._meta.db_table} r "
-            f"LEFT JOIN {Answer._meta.db_table} a ON a.response_id = r.id AND a.question_id = ANY(%s) "
-            "WHERE r.id = %s",
-            [list(question_ids), response_id],
-        )
-        rows = cursor.fetchall()
-    if not rows:
-        raise Response.DoesNotExist
-    answers = (from_row(Answer, _ANSWER_FIELDS, row[2:]) for row in rows if row[2] is not None)
-    return {answer.question_id: answer for answer in answers}, rows[0][0], rows[0][1]
-
-
 @dataclass(frozen=True)
 class SaveOutcome:
     saved: list[Question]
@@ -173,12 +151,13 @@ def answers_save_detailed(
     # and a question the editor has never seen answered (base revision 0) and now
     # answers is a change: those saves go straight to the locks, with no extra read.
     if len(values) == 1 and all(base_revisions.get(q.pk, 0) > 0 or v in EMPTY_VALUES for q, v in values.items()):
-        if answers_read is not None and set(answers_read) == set(question_ids):
+        known = answers_read is not None and set(answers_read) == set(question_ids)
+        if known:
             current = {pk: answer for pk, answer in answers_read.items() if answer is not None}
-            status, state_id = response.status, response.state_id
         else:
-            current, status, state_id = _answers_with_status(response_id=response.pk, question_ids=question_ids)
+            current = _lock_answers(response_id=response.pk, question_ids=question_ids, lock=False)
         if not any(_differs(value, current.get(question.pk)) for question, value in values.items()):
+            status, state_id = (response.status, response.state_id) if known else _answering_status(response.pk, lock=False)
             _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
             return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
     status, state_id = _answering_status(response.pk, lock=True)
