@@ -150,6 +150,8 @@ CACHES["fragments"] = {
 ANSWER_BLOCK_CACHE_ENTRIES = env.int("ANSWER_BLOCK_CACHE_ENTRIES", default=20_000)
 # Whole answering pages assembled from those blocks, per process (up to ~0.5 MB each).
 ANSWER_PAGE_CACHE_ENTRIES = env.int("ANSWER_PAGE_CACHE_ENTRIES", default=32)
+# The frames around them, per person and page, for a minute (questionnaire/page_frame.py; ~25 KB each).
+ANSWER_FRAME_CACHE_ENTRIES = env.int("ANSWER_FRAME_CACHE_ENTRIES", default=500)
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses any attempt while the login is locked out.

@@ -19,12 +19,13 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from . import answer_page, selectors, services
+from . import answer_page, page_frame, selectors, services
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
 from .models import Article, ArticleAssignment
 from .permissions import get_response_for_user
 from .presence import presence_others, presence_touch
+from .recommendations import all_recommendations
 
 
 @login_required
@@ -216,6 +217,23 @@ def _answering_page(request, response, article):
         # article, rather than by opening the page (one cache round trip per article).
         presence_touch(response_id=response.pk, article_id=article.pk, user=request.user, force=True)
         others = presence_others(response_id=response.pk, article_id=article.pk, user=request.user)
+    status = 409 if conflicts else (422 if request.method == "POST" else 200)
+    revisions = page_frame.revisions_value(blocks.revisions_json)
+    use_cache = page_frame.cacheable(request, bound_form=bound, conflicts=conflicts)
+    if use_cache:
+        key = page_frame.frame_key(
+            request=request, response=response, article=article, can_edit=can_edit, others=others,
+            # The article page shows the Working Group's recommendations in its frame.
+            extra=(all_recommendations().serial,) if article is not None else (),
+        )
+        skeleton = page_frame.cached(key)
+        if skeleton is not None:
+            csrf, nonce = page_frame.fresh_values(request)
+            return HttpResponse(
+                skeleton.fill({page_frame.CSRF: csrf, page_frame.NONCE: nonce, page_frame.REVISIONS: revisions,
+                               page_frame.QUESTIONS: blocks.encoded}),
+                status=status,
+            )
     # The questions (most of the page's bytes) are spliced into the rendered frame
     # once, as bytes: through the template they were copied at every level of the
     # page (block, base template) and encoded with it, a tenth of a cluster page.
@@ -226,7 +244,7 @@ def _answering_page(request, response, article):
             "article": article,
             "articles": articles,
             "questions_html": mark_safe(_QUESTIONS_SLOT),
-            "revisions_json": blocks.revisions_json,
+            "revisions_json": _REVISIONS_SLOT,
             "form_errors": bound.non_field_errors() if bound is not None else [],
             "revisions_errors": bound["revisions"].errors if bound is not None else [],
             "conflicts": conflict_rows,
@@ -235,15 +253,20 @@ def _answering_page(request, response, article):
         },
         request=request,
     )
-    head, _slot, tail = frame.partition(_QUESTIONS_SLOT)
+    rendered = page_frame.cut(frame, revisions_marker=_REVISIONS_SLOT, questions_marker=_QUESTIONS_SLOT)
+    if use_cache and rendered.keepable:
+        page_frame.keep(key, rendered.skeleton)
     return HttpResponse(
-        [head.encode(), blocks.html.encode(), tail.encode()],
-        status=409 if conflicts else (422 if request.method == "POST" else 200),
+        rendered.skeleton.fill({page_frame.CSRF: rendered.csrf, page_frame.NONCE: rendered.nonce,
+                                page_frame.REVISIONS: revisions, page_frame.QUESTIONS: blocks.encoded}),
+        status=status,
     )
 
 
 # Unguessable, so that no text on the page (a State's or a person's name) can be it.
 _QUESTIONS_SLOT = f"<!--questions-{secrets.token_hex(16)}-->"
+# Only characters that HTML escaping leaves alone: it goes through {{ }} in an attribute.
+_REVISIONS_SLOT = f"revisions-{secrets.token_hex(16)}"
 
 
 @login_required

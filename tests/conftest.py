@@ -54,12 +54,14 @@ def _fresh_process_caches():
     """Per-process caches (questions by version and code, the presence touch memo)
     must not outlive a test whose rows were rolled back."""
     from questionnaire.answer_page import forget_version_rows
+    from questionnaire.page_frame import forget_frames
     from questionnaire.presence import presence_forget
     from django.core.cache import caches
     from questionnaire.selectors import clear_question_cache
 
     clear_question_cache()
     forget_version_rows()
+    forget_frames()
     presence_forget()
     caches["fragments"].clear()
     yield
