@@ -218,10 +218,20 @@ def recommendations_load(*, path: Path | str = DEFAULT_PATH) -> LoadResult:
 # --- The per-process copy ----------------------------------------------------------
 
 _lock = threading.Lock()
-_copy: dict[str, Any] = {"generation": object(), "rows": None, "at": 0.0}
+_copy: dict[str, Any] = {"generation": object(), "rows": None, "at": 0.0, "checked": 0.0}
 # A process whose cache is not shared (LocMemCache in the embedded mode) or
 # unreachable still sees a load made elsewhere after at most this long.
 MAX_AGE_SECONDS = 300
+# A load made in another process is seen after at most this long: the shared
+# generation is compared at most this often, not on every page (a Redis round trip
+# on every whole-cluster page for a registry that changes a few times a year).
+GENERATION_CHECK_SECONDS = 2.0
+
+
+def forget_local_copy() -> None:
+    """For tests, whose rolled-back rows this process's copy must not outlive."""
+    with _lock:
+        _copy["rows"] = None
 
 
 def registry_changed() -> None:
@@ -247,14 +257,19 @@ class Registry(list):
 
 def all_recommendations() -> Registry:
     """The whole registry, in order: one query per process and load."""
-    generation = cache.get(GENERATION_KEY)
     now = time.monotonic()
     with _lock:
-        if _copy["rows"] is not None and _copy["generation"] == generation and now - _copy["at"] < MAX_AGE_SECONDS:
+        fresh = _copy["rows"] is not None and now - _copy["at"] < MAX_AGE_SECONDS
+        if fresh and now - _copy["checked"] < GENERATION_CHECK_SECONDS:
+            return _copy["rows"]
+    generation = cache.get(GENERATION_KEY)
+    with _lock:
+        if fresh and _copy["rows"] is not None and _copy["generation"] == generation:
+            _copy["checked"] = now
             return _copy["rows"]
     rows = Registry(Recommendation.objects.all())
     with _lock:
-        _copy.update(generation=generation, rows=rows, at=now)
+        _copy.update(generation=generation, rows=rows, at=now, checked=now)
     return rows
 
 

@@ -55,6 +55,7 @@ def _fresh_process_caches():
     must not outlive a test whose rows were rolled back."""
     from questionnaire.answer_page import forget_version_rows
     from questionnaire.page_frame import forget_frames
+    from questionnaire.recommendations import forget_local_copy
     from questionnaire.presence import presence_forget
     from django.core.cache import caches
     from questionnaire.selectors import clear_question_cache
@@ -62,6 +63,7 @@ def _fresh_process_caches():
     clear_question_cache()
     forget_version_rows()
     forget_frames()
+    forget_local_copy()
     presence_forget()
     caches["fragments"].clear()
     yield

@@ -351,3 +351,26 @@ def test_a_need_asked_on_several_provisions_of_an_article_is_matched_once(versio
     for needs in (registry.needs_from_model(), registry.needs_from_answers()):
         [need] = needs
         assert (need.priority, need.text) == ("high", "One.\nTwo.")
+
+
+def test_a_load_in_another_process_is_seen_within_the_generation_check(tmp_path, monkeypatch, django_assert_num_queries):
+    """The shared generation is compared at most every GENERATION_CHECK_SECONDS: until
+    then this process's copy serves without a cache round trip or a query."""
+    from django.core.cache import cache
+
+    recs.recommendations_load(path=write(tmp_path, GOOD))
+    recs.registry_changed()  # what the load's commit does (the test's transaction never commits)
+    recs.all_recommendations()
+    Recommendation.objects.filter(code="s1-2").update(articles=[8])
+    cache.set(recs.GENERATION_KEY, "loaded-elsewhere", timeout=None)  # another process's load
+    start = recs.time.monotonic()
+
+    monkeypatch.setattr(recs.time, "monotonic", lambda: start + recs.GENERATION_CHECK_SECONDS / 2)
+    with django_assert_num_queries(0):
+        assert recs.recommendations_for_article(8) == []
+
+    monkeypatch.setattr(recs.time, "monotonic", lambda: start + recs.GENERATION_CHECK_SECONDS + 0.1)
+    with django_assert_num_queries(1):
+        assert [r.code for r in recs.recommendations_for_article(8)] == ["s1-2"]
+    with django_assert_num_queries(0):  # and the new copy serves again
+        assert [r.code for r in recs.recommendations_for_article(8)] == ["s1-2"]
