@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -33,10 +33,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from .evidence import answer_evidence, answer_evidence_tokens
+from .evidence import answer_evidence
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
-from .models import Answer, Article, Question, Response
+from .models import Answer, AnswerEvidence, Article, Evidence, Question, Response
 from .recommendations import all_recommendations
 from .selectors import version_questions
 
@@ -132,20 +132,40 @@ class AnswerVersion(NamedTuple):
     revision: int
 
 
-def page_answer_versions(response: Response, questions: list[Question]) -> dict[int, AnswerVersion]:
-    """question id → (answer id, revision): one line of SQL, no model instances (a
-    cluster page has 160 answers; the ORM's query and rows cost more than the SQL)."""
+def page_versions(response: Response, questions: list[Question]) -> tuple[dict[int, AnswerVersion], dict[int, str]]:
+    """What the blocks' keys need, in one statement and without model instances (a
+    cluster page has 160 answers; the ORM's queries and rows cost more than the SQL):
+    question id → (answer id, revision), and question id → what identifies the
+    evidence shown under its answer (each link, its entry and the entry's revision)."""
     article_ids = {q.article_id for q in questions}
-    sql = f"SELECT a.question_id, a.id, a.revision FROM {Answer._meta.db_table} a"
+    # Both kinds of row in the same columns: kind, question, id (answer or link),
+    # revision (the answer's or the entry's), entry, time of the link.
+    answers = f"SELECT 'a', a.question_id, a.id, a.revision, NULL, NULL FROM {Answer._meta.db_table} a"
     params: list[Any] = [response.pk]
     if len(article_ids) == 1:  # an article page; the cluster page reads them all (no IN list of 160 ids)
-        sql += f" JOIN {Question._meta.db_table} q ON q.id = a.question_id WHERE a.response_id = %s AND q.article_id = %s"
+        answers += f" JOIN {Question._meta.db_table} q ON q.id = a.question_id WHERE a.response_id = %s AND q.article_id = %s"
         params.append(next(iter(article_ids)))
     else:
-        sql += " WHERE a.response_id = %s"
+        answers += " WHERE a.response_id = %s"
+    # All the response's links: an IN list of a cluster's question ids costs more to
+    # build than the few extra rows of another article.
+    links = (
+        f"SELECT 'e', l.question_id, l.id, e.revision, l.evidence_id, l.added_at"
+        f" FROM {AnswerEvidence._meta.db_table} l JOIN {Evidence._meta.db_table} e ON e.id = l.evidence_id"
+        " WHERE l.response_id = %s"
+    )
+    params.append(response.pk)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {question_id: AnswerVersion(pk, revision) for question_id, pk, revision in cursor.fetchall()}
+        cursor.execute(f"{answers} UNION ALL {links} ORDER BY 1, 6, 3", params)
+        rows = cursor.fetchall()
+    versions: dict[int, AnswerVersion] = {}
+    tokens: dict[int, list[str]] = defaultdict(list)
+    for kind, question_id, row_id, revision, evidence_id, _added_at in rows:
+        if kind == "a":
+            versions[question_id] = AnswerVersion(row_id, revision)
+        else:
+            tokens[question_id].append(f"{row_id}.{evidence_id}.{revision}")
+    return versions, {question_id: ",".join(parts) for question_id, parts in tokens.items()}
 
 
 @dataclass
@@ -215,7 +235,8 @@ def render_blocks(
     ``all_questions``: where the condition targets may be (defaults to ``questions``).
     ``whole_cluster``: the page shows every article (each under its own heading).
     ``answers``: the full answers when the caller has them (a posted form); otherwise
-    only their versions are read, and the full answers of the blocks not in the cache."""
+    only the versions are read (page_versions), and the full answers of the blocks
+    not in the cache."""
     by_id = {q.pk: q for q in (all_questions or questions)}
     template = get_template(BLOCK_TEMPLATE)
     html: dict[int, str] = {}
@@ -230,12 +251,12 @@ def render_blocks(
         encoded = body.encode()
     else:
         lang = get_language() or ""
-        versions = answers if answers is not None else page_answer_versions(response, questions)
+        versions, evidence_tokens = page_versions(response, questions)
         keys = _block_keys(
             questions=questions,
             response=response,
             versions=versions,
-            evidence=answer_evidence_tokens(response=response),
+            evidence=evidence_tokens,
             can_edit=can_edit,
             lang=lang,
         )

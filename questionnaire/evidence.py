@@ -453,24 +453,6 @@ def answer_evidence(*, response: Response, questions: Iterable[Question]) -> dic
     return panels
 
 
-def answer_evidence_tokens(*, response: Response) -> dict[int, str]:
-    """question id → what identifies the evidence shown under its answer (each link,
-    its entry and the entry's revision), for the keys of cached blocks: one line of
-    SQL and no objects; the full panels are read only for blocks to render."""
-    link_table, evidence_table = AnswerEvidence._meta.db_table, Evidence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT l.question_id, l.id, l.evidence_id, e.revision FROM {link_table} l "
-            f"JOIN {evidence_table} e ON e.id = l.evidence_id WHERE l.response_id = %s ORDER BY l.added_at, l.id",
-            [response.pk],
-        )
-        rows = cursor.fetchall()
-    tokens: dict[int, list[str]] = defaultdict(list)
-    for question_id, link_id, evidence_id, revision in rows:
-        tokens[question_id].append(f"{link_id}.{evidence_id}.{revision}")
-    return {question_id: ",".join(parts) for question_id, parts in tokens.items()}
-
-
 def evidence_by_code(*, response: Response) -> dict[str, list[Evidence]]:
     """question code → evidence attached, for documents and exports: one query."""
     by_code: dict[str, list[Evidence]] = defaultdict(list)

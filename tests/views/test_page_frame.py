@@ -108,6 +108,7 @@ def test_a_frame_is_kept_per_language(focal_point_a, response_a):
     arabic = client.get(cluster_url(response_a), HTTP_ACCEPT_LANGUAGE="ar").content.decode()
     english_again = client.get(cluster_url(response_a), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
+    assert 'dir="ltr"' in english and 'dir="rtl"' not in english
     assert 'dir="rtl"' in arabic and 'lang="ar"' in arabic
     assert 'dir="ltr"' in english_again and "All articles on one page" in english_again
     assert english_again.count("<h1") == 1
