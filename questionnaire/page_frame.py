@@ -48,7 +48,8 @@ class Skeleton(NamedTuple):
     parts: tuple[bytes | str, ...]  # encoded text, and slot names between
     expires: float
 
-    def fill(self, values: dict[str, bytes]) -> list[bytes]:
+    def fill(self, *, csrf: bytes, nonce: bytes, revisions: bytes, questions: bytes) -> list[bytes]:
+        values = {CSRF: csrf, NONCE: nonce, REVISIONS: revisions, QUESTIONS: questions}
         return [values[part] if isinstance(part, str) else part for part in self.parts]
 
 

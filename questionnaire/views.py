@@ -229,11 +229,8 @@ def _answering_page(request, response, article):
         skeleton = page_frame.cached(key)
         if skeleton is not None:
             csrf, nonce = page_frame.fresh_values(request)
-            return HttpResponse(
-                skeleton.fill({page_frame.CSRF: csrf, page_frame.NONCE: nonce, page_frame.REVISIONS: revisions,
-                               page_frame.QUESTIONS: blocks.encoded}),
-                status=status,
-            )
+            return HttpResponse(skeleton.fill(csrf=csrf, nonce=nonce, revisions=revisions, questions=blocks.encoded),
+                                status=status)
     # The questions (most of the page's bytes) are spliced into the rendered frame
     # once, as bytes: through the template they were copied at every level of the
     # page (block, base template) and encoded with it, a tenth of a cluster page.
@@ -257,8 +254,7 @@ def _answering_page(request, response, article):
     if use_cache and rendered.keepable:
         page_frame.keep(key, rendered.skeleton)
     return HttpResponse(
-        rendered.skeleton.fill({page_frame.CSRF: rendered.csrf, page_frame.NONCE: rendered.nonce,
-                                page_frame.REVISIONS: revisions, page_frame.QUESTIONS: blocks.encoded}),
+        rendered.skeleton.fill(csrf=rendered.csrf, nonce=rendered.nonce, revisions=revisions, questions=blocks.encoded),
         status=status,
     )
 
