@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 from audit.services import audit_download
 from questionnaire.evidence import answer_evidence
 from questionnaire.kinds import kind_of
-from questionnaire.models import Answer, Article, Question
+from questionnaire.models import Answer, Article
 from questionnaire.selectors import is_applicable, version_questions
 
 from . import selectors, services
@@ -50,7 +50,7 @@ from .models import (
     ReviewGroupMember,
     Step,
 )
-from .permissions import get_assignment_for_user, get_job_for_user, get_review_for_user, get_thread_for_user
+from .permissions import get_assignment_for_user, get_job_for_user, get_review_for_user
 from .views_dialogue import article_dialogue_context
 
 
