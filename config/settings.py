@@ -150,7 +150,7 @@ CACHES["fragments"] = {
 ANSWER_BLOCK_CACHE_ENTRIES = env.int("ANSWER_BLOCK_CACHE_ENTRIES", default=20_000)
 # Whole answering pages assembled from those blocks, per process (up to ~0.5 MB each).
 ANSWER_PAGE_CACHE_ENTRIES = env.int("ANSWER_PAGE_CACHE_ENTRIES", default=32)
-# The frames around them, per person and page, for a minute (questionnaire/page_frame.py; ~25 KB each).
+# The frames around them, per person and page, for a minute (questionnaire/page_frame.py; a few KB each).
 ANSWER_FRAME_CACHE_ENTRIES = env.int("ANSWER_FRAME_CACHE_ENTRIES", default=500)
 
 AUTHENTICATION_BACKENDS = [
