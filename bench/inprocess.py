@@ -1,0 +1,163 @@
+"""Drive the WSGI application in this process, without gunicorn or sockets: the
+Python cost of one request, repeatable enough to compare two versions of the code.
+
+Run after `bash bench/run.sh` (it needs fp_bench and the files the run leaves in
+bench/results/: wrk-auth.txt and the wrk bodies), with the environment of the run:
+
+    DATABASE_URL=postgres://fp:fp@127.0.0.1:5432/fp_bench DJANGO_DEBUG=false \
+    DJANGO_SECRET_KEY=bench DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=false \
+    REDIS_URL=redis://127.0.0.1:6379/14 CELERY_QUEUE=bench \
+    .venv/bin/python bench/inprocess.py same 2000 [--profile cumulative|tottime] [--reps 5]
+
+Targets: `same` (bench/results/wrk-same.tsv: the unchanged autosave), `spread`
+(wrk-spread.tsv, cycling), or a path to GET. Prints the median of the repetitions'
+mean wall time and process CPU time per request, and, with --profile, cProfile's
+top 45 lines. Not a test and not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def _requests(target: str) -> list[tuple[str, str, bytes]]:
+    if target in ("same", "spread"):
+        rows = []
+        for line in (RESULTS / f"wrk-{target}.tsv").read_text().splitlines():
+            if line:
+                path, body = line.split("\t", 1)
+                rows.append(("POST", path, body))
+        return _with_current_revisions(rows)
+    return [("GET", target, b"")]
+
+
+def _with_current_revisions(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, bytes]]:
+    """The bodies with each answer's revision as it is now in the database (later
+    measurements of run.sh save answers again, after the bodies were written)."""
+    import re
+
+    from questionnaire.models import Answer
+
+    response_id = json.loads((RESULTS / "fixture.json").read_text())["response"]
+    revisions = dict(
+        Answer.objects.filter(response_id=response_id).values_list("question__code", "revision")
+    )
+
+    def current(match: re.Match) -> str:
+        return f"{match.group(1)}={revisions.get(urllib.parse.unquote(match.group(2)), 0)}"
+
+    return [
+        (method, path, re.sub(r"(rev-([^=&]+))=\d+", current, body).encode())
+        for method, path, body in rows
+    ]
+
+
+def _environ(method: str, path: str, body: bytes, cookie: str, csrf: str) -> dict:
+    path_info, _, query = path.partition("?")
+    env = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8077",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8077",
+        "HTTP_COOKIE": cookie,
+        "HTTP_X_CSRFTOKEN": csrf,
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    if method == "POST":
+        env["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+        env["CONTENT_LENGTH"] = str(len(body))
+        env["HTTP_HX_REQUEST"] = "true"
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target")
+    parser.add_argument("n", type=int)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--profile", choices=["cumulative", "tottime"], default="")
+    args = parser.parse_args()
+
+    from config.wsgi import application
+
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # 409s are expected on a first pass
+    cookie, csrf = (RESULTS / "wrk-auth.txt").read_text().splitlines()[:2]
+    requests = _requests(args.target)
+    statuses: dict[str, int] = {}
+
+    def start_response(status, headers, exc_info=None):
+        statuses[status[:3]] = statuses.get(status[:3], 0) + 1
+
+    def one(i: int) -> None:
+        method, path, body = requests[i % len(requests)]
+        result = application(_environ(method, path, body, cookie, csrf), start_response)
+        for _ in result:
+            pass
+        if hasattr(result, "close"):
+            result.close()
+
+    # Warm the process caches; a first pass over the bodies also stores their values,
+    # so that the measured saves are the "unchanged" ones of run.sh's measurement 1.
+    for i in range(max(200, len(requests))):
+        one(i)
+    if args.target in ("same", "spread"):
+        requests = _requests(args.target)
+    statuses.clear()
+    walls, cpus = [], []
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        # CPU time, not wall time: the waits on PostgreSQL and Redis are not this
+        # process's work (their share is wall minus CPU in the first line).
+        profiler = cProfile.Profile(time.process_time)
+    for _ in range(args.reps):
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        for i in range(args.n):
+            one(i)
+        if profiler:
+            profiler.disable()
+        walls.append((time.perf_counter() - wall0) / args.n * 1000)
+        cpus.append((time.process_time() - cpu0) / args.n * 1000)
+    probe0 = time.perf_counter()
+    for _ in range(2000):
+        sum(range(1000))
+    probe = (time.perf_counter() - probe0) / 2000 * 1e6
+    print(
+        f"{args.target}: wall {statistics.median(walls):.3f} ms/req (min {min(walls):.3f}), "
+        f"cpu {statistics.median(cpus):.3f} ms/req; statuses {statuses}; probe {probe:.1f} µs"
+    )
+    if profiler:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats(args.profile).print_stats(45)
+
+
+if __name__ == "__main__":
+    main()
