@@ -23,6 +23,7 @@ from django.db import connections, router
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config import prepared
 from parties.permissions import MEMBERSHIP_JOIN, roles_prime
 from questionnaire.rows import from_row
 
@@ -87,10 +88,12 @@ class AuthenticationBackend(AllauthBackend):
         # every signed-in request checks them, autosave included.
         join, role_columns = MEMBERSHIP_JOIN
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {columns}, {', '.join(role_columns)} FROM {User._meta.db_table} u {join} "
+            prepared.execute(
+                cursor,
+                name="user_roles",
+                sql=f"SELECT {columns}, {', '.join(role_columns)} FROM {User._meta.db_table} u {join} "
                 f"WHERE u.{quote(User._meta.pk.column)} = %s",
-                [user_id],
+                params=[user_id],
             )
             rows = cursor.fetchall()
         if not rows:

@@ -110,6 +110,9 @@ DATABASES = {
 # on the next request instead of failing every request of a worker.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hot path's fixed statements prepared once per connection (config/prepared.py);
+# false behind a pooler in transaction mode.
+DB_PREPARED_STATEMENTS = env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with a health check that costs no round trip while the
     # connection is in use (config/postgresql/base.py).

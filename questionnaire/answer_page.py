@@ -32,6 +32,8 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from config import prepared
+
 from .evidence import answer_evidence
 from .forms import ArticleAnswerForm
 from .kinds import kind_of
@@ -155,7 +157,7 @@ def page_versions(response: Response, questions: list[Question]) -> tuple[dict[i
     )
     params.append(response.pk)
     with connection.cursor() as cursor:
-        cursor.execute(f"{answers} UNION ALL {links} ORDER BY 1, 6, 3", params)
+        prepared.execute(cursor, name="page_versions", sql=f"{answers} UNION ALL {links} ORDER BY 1, 6, 3", params=params)
         rows = cursor.fetchall()
     versions: dict[int, AnswerVersion] = {}
     tokens: dict[int, list[str]] = defaultdict(list)

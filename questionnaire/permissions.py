@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import Http404
 from django.core.exceptions import PermissionDenied
 
+from config import prepared
 from parties.models import Membership, State
 from parties.permissions import is_secretariat, roles_of
 
@@ -95,7 +96,7 @@ def _minimal_response(pk: int, answer_code: str | None = None) -> Response:
         )
         params = [answer_code, pk]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, name="response_access" if answer_code is None else "response_answer", sql=sql, params=params)
         row = cursor.fetchone()
     if row is None:
         raise Response.DoesNotExist
@@ -120,10 +121,12 @@ def _response_with_context(pk: int) -> Response:
     quote = connection.ops.quote_name
     columns = [f"r.{quote(f.column)}" for f in _RESPONSE_FIELDS] + [f"s.{quote(f.column)}" for f in _STATE_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(columns)} FROM {Response._meta.db_table} r "
+        prepared.execute(
+            cursor,
+            name="response_state",
+            sql=f"SELECT {', '.join(columns)} FROM {Response._meta.db_table} r "
             f"JOIN {State._meta.db_table} s ON s.id = r.state_id WHERE r.id = %s",
-            [pk],
+            params=[pk],
         )
         row = cursor.fetchone()
     if row is None:

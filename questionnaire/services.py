@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
+from config import prepared
 from audit.services import audit_event, audit_record, audit_record_many
 from parties.models import State
 
@@ -76,9 +77,11 @@ def _answering_status(response_id: int, *, lock: bool) -> tuple[str, int]:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT status, state_id FROM {Response._meta.db_table} WHERE id = %s" + (" FOR SHARE" if lock else ""),
-                [response_id],
+            prepared.execute(
+                cursor,
+                name="response_status",
+                sql=f"SELECT status, state_id FROM {Response._meta.db_table} WHERE id = %s" + (" FOR SHARE" if lock else ""),
+                params=[response_id],
             )
             row = cursor.fetchone()
     else:
@@ -103,10 +106,12 @@ def _lock_answers(*, response_id: int, question_ids: list[int], lock: bool = Tru
         return {a.question_id: a for a in (queryset.select_for_update() if lock else queryset)}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _ANSWER_FIELDS)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {Answer._meta.db_table} WHERE response_id = %s AND question_id = ANY(%s) "
+        prepared.execute(
+            cursor,
+            name="answers_lock",
+            sql=f"SELECT {columns} FROM {Answer._meta.db_table} WHERE response_id = %s AND question_id = ANY(%s) "
             "ORDER BY question_id" + (" FOR UPDATE" if lock else ""),
-            [response_id, list(question_ids)],
+            params=[response_id, list(question_ids)],
         )
         rows = cursor.fetchall()
     answers = (from_row(Answer, _ANSWER_FIELDS, row) for row in rows)

@@ -25,8 +25,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     _fully_checked_at = 0.0
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # config.prepared: SQL text -> name of the statement prepared in this
+        # connection's database session; the generation renames after a failure.
+        self.prepared_statements: dict[str, str] = {}
+        self.prepared_generation = 0
+
     def connect(self):
         super().connect()
+        # A new database session: nothing is prepared in it yet.
+        self.prepared_statements = {}
         self._fully_checked_at = time.monotonic()
 
     def close_if_health_check_failed(self):
