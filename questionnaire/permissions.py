@@ -108,6 +108,7 @@ def _minimal_response(pk: int, answer_code: str | None = None) -> Response:
 
 
 _ANSWER_FIELDS = Answer._meta.concrete_fields
+_BIGINT_MAX = 2**63 - 1
 _RESPONSE_FIELDS = Response._meta.concrete_fields
 _STATE_FIELDS = State._meta.concrete_fields
 
@@ -150,7 +151,12 @@ def get_response_for_user(
     # not need the State's and the cluster's six-language columns); with
     # ``answer_code``, the answer it saves read in the same statement (_minimal_response).
     try:
-        response = _minimal_response(int(pk), answer_code) if minimal else _response_with_context(int(pk))
+        pk = int(pk)
+        # Beyond a bigint no response exists (and a prepared statement's typed
+        # parameter would refuse the value instead of finding nothing).
+        if not 0 < pk <= _BIGINT_MAX:
+            raise Response.DoesNotExist
+        response = _minimal_response(pk, answer_code) if minimal else _response_with_context(pk)
     except (Response.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     if not user.has_perm(ACTIONS["view"], response):
