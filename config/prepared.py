@@ -1,4 +1,5 @@
-"""The few fixed statements that every request runs, prepared once per database
+"""The hot paths' fixed statements (the user of every request, the response reads and
+locks of a save, the answering page's versions), prepared once per database
 connection on PostgreSQL (SQL ``PREPARE`` / ``EXECUTE``; psycopg2 has no protocol-level
 prepared statements).
 
@@ -19,7 +20,10 @@ Safe by construction:
   transaction is open, at the next use otherwise (the error aborted the transaction);
 - ``PREPARE`` goes through the raw cursor: it is the connection's set-up, like the
   time zone Django sets, and not one of the request's queries (query budgets count
-  the ``EXECUTE``).
+  the ``EXECUTE``; a captured query reads ``EXECUTE fp_user_roles_…(2)``);
+- a typed parameter refuses a value its column cannot hold (an id beyond a bigint)
+  where the text found nothing: callers check such input first
+  (``questionnaire.permissions.get_response_for_user``).
 
 Off with ``DJANGO_DB_PREPARED_STATEMENTS=false``: needed behind a pooler in
 transaction mode (PgBouncer ``pool_mode = transaction``), where consecutive

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from config import prepared
 from audit.services import audit_event, audit_record, audit_record_many
+from config import prepared
 from parties.models import State
 
 from parties.permissions import roles_of
