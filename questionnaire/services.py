@@ -125,7 +125,6 @@ class SaveOutcome:
     answers: dict[int, Answer | None]
 
 
-@transaction.atomic
 def answers_save_detailed(
     *,
     response: Response,
@@ -145,7 +144,9 @@ def answers_save_detailed(
     ``answers_read``: the answers of every posted question (question id → answer or
     None) as the caller read them in this request, without a lock, together with
     ``response.status`` and ``response.state_id``: a save that changes none of them is
-    then answered with no further read. Anything else is decided under the locks.
+    then answered with no further read. Anything else is decided under the locks,
+    in one transaction; a save that changes nothing opens none (it writes nothing,
+    and each of its reads is one statement).
     """
     question_ids = [q.pk for q in values]
     # Nothing to write when every posted value is the stored one (the save a field
@@ -165,6 +166,14 @@ def answers_save_detailed(
             status, state_id = (response.status, response.state_id) if known else _answering_status(response.pk, lock=False)
             _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
             return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
+    return _answers_save_locked(response=response, by=by, values=values, base_revisions=base_revisions)
+
+
+@transaction.atomic
+def _answers_save_locked(
+    *, response: Response, by, values: dict[Question, Any], base_revisions: dict[int, int]
+) -> SaveOutcome:
+    question_ids = [q.pk for q in values]
     status, state_id = _answering_status(response.pk, lock=True)
     _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
     # The answer rows are locked (in question order, so that two whole-page saves

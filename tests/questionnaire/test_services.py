@@ -257,3 +257,67 @@ def test_the_submitted_copy_keeps_the_evidence_of_its_answers(response_a, focal_
     import json
 
     assert copy.sha256 == hashlib.sha256(json.dumps(copy.data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# --- the autosave's unchanged save (answered from the request's own reads) -------
+
+
+def _as_read(response_pk: int, q) -> tuple[Response, dict]:
+    """The response and the answer as the autosave view reads them (one statement)."""
+    from questionnaire.permissions import _minimal_response
+
+    response = _minimal_response(response_pk, q.code)
+    return response, {q.pk: response.answer_read}
+
+
+def test_an_unchanged_save_is_answered_without_a_statement_or_a_transaction(response_a, focal_point_a, version):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from questionnaire.services import answers_save_detailed
+
+    q = question(version, "FP-5.1.a.explanation")
+    save(response_a, focal_point_a, {q: "Our wording."})
+    response, read = _as_read(response_a.pk, q)
+
+    with CaptureQueriesContext(connection) as queries:
+        outcome = answers_save_detailed(
+            response=response, by=focal_point_a, values={q: "Our wording."}, base_revisions={q.pk: 1}, answers_read=read
+        )
+
+    assert outcome.saved == [] and outcome.answers[q.pk].revision == 1
+    assert [query["sql"] for query in queries] == []  # not even BEGIN / COMMIT
+    assert stored(response_a) == {"FP-5.1.a.explanation": ("Our wording.", 1)}
+
+
+@pytest.mark.parametrize("persona", ["focal_point_b", "reviewer", "secretariat"])
+def test_an_unchanged_save_is_refused_to_anyone_not_answering_for_the_state(request, response_a, focal_point_a, version, persona):
+    from questionnaire.services import answers_save_detailed
+
+    q = question(version, "FP-5.1.a.explanation")
+    save(response_a, focal_point_a, {q: "Our wording."})
+    response, read = _as_read(response_a.pk, q)
+
+    with pytest.raises(PermissionDenied):
+        answers_save_detailed(
+            response=response,
+            by=request.getfixturevalue(persona),
+            values={q: "Our wording."},
+            base_revisions={q.pk: 1},
+            answers_read=read,
+        )
+
+
+def test_an_unchanged_save_after_submission_is_refused_as_locked(response_a, focal_point_a, version):
+    from questionnaire.services import answers_save_detailed
+
+    fill_required(response_a, focal_point_a)
+    q = question(version, "FP-5.1.a.explanation")
+    save(response_a, focal_point_a, {q: "Our wording."})
+    response_submit(response=response_a, by=focal_point_a)
+    response, read = _as_read(response_a.pk, q)
+
+    with pytest.raises(ResponseLocked):
+        answers_save_detailed(
+            response=response, by=focal_point_a, values={q: "Our wording."}, base_revisions={q.pk: 2}, answers_read=read
+        )

@@ -314,3 +314,19 @@ def test_it_explains_a_damaged_page_and_saves_nothing(as_user, focal_point_a, re
     assert page.status_code == 422
     assert stored_answers(response_a) == {}
     assert "The page was damaged in transit" in page.content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es", "ru", "zh-hans", "ar"])
+def test_the_saved_at_time_is_what_django_formats_in_every_language(language):
+    """The status fragment writes hh:mm itself (views._hh_mm): the same as Django's
+    time_format(…, "H:i") in each of the six languages."""
+    import datetime
+
+    from django.utils import translation
+    from django.utils.formats import time_format
+
+    from questionnaire.views import _hh_mm
+
+    with translation.override(language):
+        for moment in (datetime.time(0, 0), datetime.time(9, 5), datetime.time(12, 30), datetime.time(23, 59)):
+            assert _hh_mm(moment) == time_format(moment, "H:i")
