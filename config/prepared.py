@@ -33,7 +33,6 @@ statements of one client may run in different server sessions. Other databases
 from __future__ import annotations
 
 import hashlib
-import re
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -70,11 +69,10 @@ def _execute_prepared(cursor, name: str, sql: str, params: list) -> None:
     if statement is None:
         digest = hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:12]
         statement = f"fp_{name}_{digest}_{connection.prepared_generation}"
-        numbered = iter(range(1, sql.count("%s") + 1))
-        cursor.cursor.execute(f"PREPARE {statement} AS {_PLACEHOLDER.sub(lambda _m: f'${next(numbered)}', sql)}")
+        first, *rest = sql.split("%s")
+        numbered = first + "".join(f"${i}{part}" for i, part in enumerate(rest, start=1))
+        cursor.cursor.execute(f"PREPARE {statement} AS {numbered}")
         connection.prepared_statements[sql] = statement
     arguments = f"({', '.join(['%s'] * len(params))})" if params else ""
     cursor.execute(f"EXECUTE {statement}{arguments}", params)
 
-
-_PLACEHOLDER = re.compile(r"%s")
