@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS_DIR, answer_data, form_fields, page_post, write_raw  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import check_password, get_hasher  # noqa: E402
-from django.contrib.sessions.models import Session  # noqa: E402
+from parties.models import SignInSession  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -68,7 +68,7 @@ def prepare() -> None:
         cur.execute("DROP FUNCTION IF EXISTS bench_fault()")
     Answer.history.filter(response_id=response.pk).delete()
     deleted, _ = Answer.objects.filter(response=response).delete()
-    Session.objects.all().delete()
+    SignInSession.objects.all().delete()
     # A bench database made before the second factor existed gets the demo one.
     demo_second_factor(get_user_model().objects.get(username=EMAIL))
     questions = version_questions(response.version_id)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config import prepared
+from config.sessions import user_rows_of_current_request
 from parties.permissions import MEMBERSHIP_JOIN, roles_prime
 from questionnaire.rows import from_row
 
@@ -75,35 +76,64 @@ class MFAAdapter(DefaultMFAAdapter):
 class AuthenticationBackend(AllauthBackend):
     """allauth's backend, with the signed-in user of every request read by one
     line of SQL: ModelBackend.get_user builds the same SELECT through the ORM on
-    every request, a fifth of an autosave's CPU time."""
+    every request, a fifth of an autosave's CPU time. Usually not even that: the
+    session engine (config.sessions) reads the user with the session."""
 
     def get_user(self, user_id):
         User = get_user_model()
-        fields = User._meta.concrete_fields
-        alias = router.db_for_read(User)
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        columns = ", ".join(f"u.{quote(f.column)}" for f in fields)
-        # The user's roles in the same statement (a row per active membership):
-        # every signed-in request checks them, autosave included.
-        join, role_columns = MEMBERSHIP_JOIN
-        with connection.cursor() as cursor:
-            prepared.execute(
-                cursor,
-                name="user_roles",
-                sql=f"SELECT {columns}, {', '.join(role_columns)} FROM {User._meta.db_table} u {join} "
-                f"WHERE u.{quote(User._meta.pk.column)} = %s",
-                params=[user_id],
-            )
-            rows = cursor.fetchall()
-        if not rows:
+        connection = connections[router.db_for_read(User)]
+        rows = user_rows_of_current_request(user_id)
+        if rows is None:
+            with connection.cursor() as cursor:
+                prepared.execute(
+                    cursor,
+                    name="user_roles",
+                    sql=f"SELECT {user_columns(connection)} FROM {User._meta.db_table} u "
+                    f"{MEMBERSHIP_JOIN[0]} WHERE u.{connection.ops.quote_name(User._meta.pk.column)} = %s",
+                    params=[user_id],
+                )
+                rows = cursor.fetchall()
+        user = user_from_rows(rows, connection)
+        if user is None or not self.user_can_authenticate(user):
             return None
-        split = len(fields)
-        user = from_row(User, fields, rows[0][:split], connection=connection)
-        if not self.user_can_authenticate(user):
-            return None
-        roles_prime(user, [row[split:] for row in rows if row[split + 1] is not None])
         return user
+
+
+def user_columns(connection) -> str:
+    """The user's columns (as ``u``), then those of one of its active memberships (as
+    ``m``, NULL when it has none): a row per membership, for :func:`user_from_rows`."""
+    quote = connection.ops.quote_name
+    columns = [f"u.{quote(field.column)}" for field in get_user_model()._meta.concrete_fields]
+    return ", ".join([*columns, *MEMBERSHIP_JOIN[1]])
+
+
+def user_joined_on(reference: str, connection) -> str:
+    """The joins that :func:`user_columns` reads from, for the user whose id is
+    ``reference`` (a column of the statement's own table)."""
+    User = get_user_model()
+    pk = connection.ops.quote_name(User._meta.pk.column)
+    return f"LEFT JOIN {User._meta.db_table} u ON u.{pk} = {reference} {MEMBERSHIP_JOIN[0]}"
+
+
+def user_id_of_rows(rows: list[tuple]):
+    """The id of the user in rows read with :func:`user_columns` (None: no user)."""
+    if not rows:
+        return None
+    meta = get_user_model()._meta
+    return rows[0][meta.concrete_fields.index(meta.pk)]
+
+
+def user_from_rows(rows: list[tuple], connection):
+    """The user of rows read with :func:`user_columns`, its roles primed; None when
+    there are none or they name no user (a LEFT JOIN that found nobody)."""
+    if user_id_of_rows(rows) is None:
+        return None
+    User = get_user_model()
+    fields = User._meta.concrete_fields
+    split = len(fields)
+    user = from_row(User, fields, rows[0][:split], connection=connection)
+    roles_prime(user, [row[split:] for row in rows if row[split + 1] is not None])
+    return user
 
 
 def axes_username(request, credentials: dict | None) -> str:

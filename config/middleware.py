@@ -6,15 +6,26 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.cache import add_never_cache_headers, patch_cache_control
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, SimpleLazyObject
 from django.utils.http import http_date
 
+from config import sessions
 from parties.receivers import SIGNED_IN_AT
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, with the user taken from what the session engine read with the
+    session (config.sessions.get_user), not read again."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: sessions.get_user(request))
 
 
 class NoStoreForAuthenticatedMiddleware:

@@ -65,7 +65,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SignInPolicyMiddleware",
@@ -133,9 +133,6 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    # Sessions are read on every request (autosave posts often): from Redis, with
-    # the database behind it, so a Redis restart signs nobody out.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Template fragments that are the same for many requests ({% cache ... using="fragments" %}:
@@ -214,6 +211,10 @@ AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_VERBOSE = False
 
 # Sessions: a confidential platform signs people out after inactivity.
+# Sessions in the database, each read with its user and roles in one statement
+# (config/sessions.py; every request reads them, autosave posts often). Django's own
+# app stays installed for `clearsessions`, which cleans this engine's table.
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
 # Sliding expiry without a database write on every request (autosave posts often):
 # config.middleware.SessionRefreshMiddleware re-saves the session at most every

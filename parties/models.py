@@ -8,6 +8,7 @@ can be added as data.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -119,3 +120,23 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} as {self.get_role_display()}"
+
+
+class SignInSession(AbstractBaseSession):
+    """Django's session row with the id of the person signed in it
+    (parties.sessions.SessionStore): a request reads its session, that person and
+    their roles in one statement; deleting a person ends their sessions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = _("sign-in session")
+        verbose_name_plural = _("sign-in sessions")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from parties.sessions import SessionStore
+
+        return SessionStore

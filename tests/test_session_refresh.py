@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time_machine
-from django.contrib.sessions.models import Session
 from django.urls import reverse
+from parties.models import SignInSession
 from tests.signin import sign_in
 
 
 def _expiry(client):
-    return Session.objects.get(session_key=client.session.session_key).expire_date
+    return SignInSession.objects.get(session_key=client.session.session_key).expire_date
 
 
 def test_it_slides_the_expiry_at_most_once_per_refresh_period(client, focal_point_a, settings):

@@ -273,9 +273,9 @@ class Browser:
 
         from django.conf import settings
         from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-        from django.contrib.sessions.backends.db import SessionStore
+        from config.sessions import SessionStore
 
-        session = SessionStore()  # in the database: the server reads it whatever its cache does
+        session = SessionStore()  # in the database, where the server reads it
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()

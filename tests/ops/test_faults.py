@@ -259,7 +259,7 @@ def test_the_app_recovers_from_a_postgresql_restart_without_restarting(
 
 @pytest.fixture
 def cache_on_own_redis(settings, own_redis, monkeypatch):
-    """The test process's default cache and cached_db sessions on the test's Redis."""
+    """The test process's default cache on the test's Redis."""
     from config import cache as resilient
 
     monkeypatch.setattr(resilient, "SKIP_SECONDS", 0.5)
@@ -273,33 +273,48 @@ def cache_on_own_redis(settings, own_redis, monkeypatch):
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         },
     }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     yield own_redis
     resilient._stale.clear()
 
 
-def test_a_session_ended_while_redis_is_unreachable_does_not_come_back(transactional_db, cache_on_own_redis, focal_point_a):
-    from django.contrib.auth import SESSION_KEY
-    from django.contrib.sessions.backends.cached_db import SessionStore
+def test_an_entry_deleted_while_redis_is_unreachable_does_not_come_back(transactional_db, cache_on_own_redis):
+    # Presence notes, for one: "nobody else is editing" must not turn back into a name.
+    from django.core.cache import cache
 
-    session = SessionStore()
-    session[SESSION_KEY] = str(focal_point_a.pk)
-    session.save()  # in the database and in Redis
-    key = session.session_key
-    assert SessionStore(session_key=key).load()[SESSION_KEY] == str(focal_point_a.pk)
+    cache.set("presence:answer:1", "Kofi", 60)
+    assert cache.get("presence:answer:1") == "Kofi"
 
     cache_on_own_redis.refuse_clients()  # unreachable, but keeping its data
-    session.flush()  # signing out: the database row goes, the Redis entry cannot
-    assert SessionStore(session_key=key).load() == {}
+    cache.delete("presence:answer:1")  # cannot reach Redis: remembered as stale
+    assert cache.get("presence:answer:1") is None  # a miss meanwhile, not an error
 
     cache_on_own_redis.accept_clients()
     time.sleep(0.6)
     # Redis answers again with the old entry still in it: it is deleted before
-    # anything is read, so the session stays ended.
-    assert SessionStore(session_key=key).load() == {}
-    from django.core.cache import cache
+    # anything is read, so it stays gone.
+    assert cache.get("presence:answer:1") is None
+    import redis
 
-    assert cache.get(f"django.contrib.sessions.cached_db{key}") is None
+    assert redis.Redis.from_url(cache_on_own_redis.url).get(cache.make_key("presence:answer:1")) is None
+
+
+def test_sessions_do_not_depend_on_redis(transactional_db, cache_on_own_redis, focal_point_a):
+    """Sessions are in the database alone: signing in, reading the session and signing
+    out all work while Redis is unreachable, and an ended session stays ended after."""
+    from django.contrib.auth import SESSION_KEY
+
+    from config.sessions import SessionStore
+
+    cache_on_own_redis.refuse_clients()
+    session = SessionStore()
+    session[SESSION_KEY] = str(focal_point_a.pk)
+    session.save()
+    key = session.session_key
+    assert SessionStore(session_key=key).load()[SESSION_KEY] == str(focal_point_a.pk)
+    session.flush()
+    cache_on_own_redis.accept_clients()
+    time.sleep(0.6)
+    assert SessionStore(session_key=key).load() == {}
 
 
 def test_a_hung_redis_costs_one_timeout_not_one_per_call(transactional_db, cache_on_own_redis):

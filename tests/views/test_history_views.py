@@ -18,8 +18,8 @@ from .conftest import client_for, messages_of, stored_answers, submit
 pytestmark = pytest.mark.django_db
 
 CODE = "FP-5.1.a.explanation"  # long text, article 5
-# measured: 5 (1 for the request: the user with their roles — the session comes from Redis
-# (cached_db) and is re-saved only every SESSION_REFRESH_SECONDS; 4 for the page: the response, the question
+# measured: 5 (1 for the request: the session with its user and their roles — re-saved only
+# every SESSION_REFRESH_SECONDS; 4 for the page: the response, the question
 # with its article, its choices, the history rows with their users)
 HISTORY_PAGE_QUERIES = 5
 
