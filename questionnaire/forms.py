@@ -33,21 +33,33 @@ class ArticleAnswerForm(forms.Form):
 
     revisions = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, questions: list[Question], answers: dict[int, Answer], **kwargs):
+    def __init__(self, *args, questions: list[Question], answers: dict[int, Answer], shown: bool = True, **kwargs):
         self.questions = questions
         self.answers = answers
         super().__init__(*args, **kwargs)
-        self.fields["revisions"].initial = json.dumps({q.code: answers[q.pk].revision for q in questions if q.pk in answers})
+        if shown:
+            self.fields["revisions"].initial = json.dumps({q.code: answers[q.pk].revision for q in questions if q.pk in answers})
         for q in questions:
             # Only choice kinds have choices: no query for the others.
             choices = [(c.code, c.label) for c in q.choices.all()] if q.kind in CHOICE_KINDS else []
             field = kind_of(q).form_field(q, choices)
-            field.label = q.prompt
-            field.help_text = q.help_text
-            answer = answers.get(q.pk)
-            if answer is not None:
-                field.initial = kind_of(q).to_initial(answer.value)
+            if shown:
+                # The question's texts in the person's language (each a lookup through
+                # modeltranslation): only for a form that is rendered.
+                field.label = q.prompt
+                field.help_text = q.help_text
+                answer = answers.get(q.pk)
+                if answer is not None:
+                    field.initial = kind_of(q).to_initial(answer.value)
             self.fields[q.code] = field
+
+    @classmethod
+    def for_validation(cls, data, *, questions: list[Question]) -> ArticleAnswerForm:
+        """A form that validates a post and is never shown (an autosave, a whole-page
+        save before it redirects): the same fields and checks, without the labels,
+        help texts and initial values that only rendering reads. A page shown again
+        after a refused save builds a form of its own."""
+        return cls(data, questions=questions, answers={}, shown=False)
 
     def clean_revisions(self) -> dict[int, int]:
         """Base revisions: the page's ``revisions`` map, overridden per question by

@@ -150,7 +150,7 @@ def _answering_page(request, response, article):
     if request.method == "POST":
         # Validating the posted page needs no stored answers (the service reads and
         # locks them); they are read only if the page is shown again.
-        bound = ArticleAnswerForm(request.POST, questions=questions, answers={})
+        bound = ArticleAnswerForm.for_validation(request.POST, questions=questions)
         unknown = bound.unknown_codes()
         if unknown:
             # Plain text: the posted names are the client's and never become markup.
@@ -284,7 +284,7 @@ def answer_autosave(request, pk: int, code: str):
         if response.status != response.Status.DRAFT:
             return _status(request, question, "locked", status=409)
         raise PermissionDenied
-    form = ArticleAnswerForm(request.POST, questions=[question], answers={})
+    form = ArticleAnswerForm.for_validation(request.POST, questions=[question])
     if not form.is_valid():
         errors = [str(e) for field in form.errors.values() for e in field]
         return _status(request, question, "invalid", errors=errors, status=422)
