@@ -1,7 +1,7 @@
 """What a worker process does once before its first request, so that the first
 people after a deployment (or a worker restart) do not wait for it: the URL
 patterns compiled, the translation catalogs of the six languages loaded, the hot
-templates compiled, and the questions of the published questionnaire versions
+templates compiled, the cache backends built, and the questions of the published questionnaire versions
 read (each process keeps them: questionnaire.selectors). Best effort: a database
 that is not reachable yet only means the first request does that part."""
 
@@ -33,6 +33,9 @@ def warm_up() -> None:
             translation.gettext("Save answers")
     for name in HOT_TEMPLATES:
         get_template(name)
+    from django.core.cache import caches
+
+    caches.all()  # built, with the Redis client's modules imported (no connection yet)
     try:
         from django.db import connection
 
