@@ -346,6 +346,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Offline uploads never confirmed (their token expires after 2 hours).
     "cleanup-offline-uploads": {"task": "reviews.tasks.cleanup_offline_uploads", "schedule": 30 * 60},
     "deadline-reminders": {"task": "reviews.tasks.send_deadline_reminders", "schedule": 60 * 60},
+    # Sessions past their expiry are refused already; their rows go once a day.
+    "clear-expired-sessions": {"task": "parties.tasks.clear_expired_sessions", "schedule": 24 * 60 * 60},
 }
 
 LOGGING = {

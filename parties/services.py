@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Invitation, Membership, State
+from .models import Invitation, Membership, SignInSession, State
 from .permissions import roles_of
 
 Role = Membership.Role
@@ -126,15 +126,28 @@ def invitation_accept_signed_in(*, token: str, user) -> None:
 
 def sessions_end_all(*, user, keep_session_key: str | None = None) -> int:
     """End every session of ``user`` (but ``keep_session_key``, the caller's own,
-    when given); returns how many ended. Sessions are known from allauth's
-    usersessions, recorded at every sign-in; a session from before that record is
-    refused anyway at its next request once the account is inactive (Django's
-    ModelBackend.get_user ignores inactive users)."""
+    when given); returns how many ended. Each session row names its person
+    (parties.models.SignInSession), so this reaches every session, also one that
+    allauth's list of sessions does not know."""
     from allauth.usersessions.models import UserSession
 
-    ended = 0
-    for user_session in UserSession.objects.filter(user_id=user.pk).exclude(session_key=keep_session_key or ""):
-        user_session.end()
-        ended += 1
-    return ended
+    keep = keep_session_key or ""
+    with transaction.atomic():
+        rows = SignInSession.objects.filter(user_id=user.pk).exclude(session_key=keep)
+        listed = UserSession.objects.filter(user_id=user.pk).exclude(session_key=keep)
+        ended = {*rows.values_list("session_key", flat=True), *listed.values_list("session_key", flat=True)}
+        SignInSession.objects.filter(session_key__in=ended).delete()
+        listed.delete()
+    return len(ended)
 
+
+def sessions_clear_expired() -> int:
+    """Delete the sessions past their expiry (what ``manage.py clearsessions`` does),
+    with allauth's records of them; returns how many. Run daily by beat."""
+    from allauth.usersessions.models import UserSession
+
+    with transaction.atomic():
+        keys = list(SignInSession.objects.filter(expire_date__lt=timezone.now()).values_list("session_key", flat=True))
+        SignInSession.objects.filter(session_key__in=keys).delete()
+        UserSession.objects.filter(session_key__in=keys).delete()
+    return len(keys)

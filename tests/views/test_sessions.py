@@ -181,3 +181,44 @@ def test_verified_session_data_is_reused_but_never_shared_or_forged(focal_point_
     for number in range(10):
         assert store.decode(store.encode({"n": number})) == {"n": number}
     assert len(sessions._verified_payloads) <= 3
+
+
+def test_disabling_an_account_ends_also_a_session_that_allauth_does_not_list(focal_point_a):
+    from allauth.usersessions.models import UserSession
+
+    from tests.signin import mark_second_factor
+
+    unlisted = Client()
+    unlisted.force_login(focal_point_a)  # no allauth record of this session
+    mark_second_factor(unlisted, focal_point_a)
+    listed = client_for(focal_point_a)
+    assert unlisted.get(HOME).status_code == 200
+    assert not UserSession.objects.filter(session_key=unlisted.session.session_key).exists()
+
+    focal_point_a.is_active = False
+    focal_point_a.save()
+
+    assert not SignInSession.objects.filter(user=focal_point_a).exists()
+    assert unlisted.get(HOME).status_code == 302
+    assert listed.get(HOME).status_code == 302
+
+
+def test_the_daily_sweep_deletes_expired_sessions_with_their_records_once(focal_point_a, focal_point_b):
+    from allauth.usersessions.models import UserSession
+
+    from parties.tasks import clear_expired_sessions
+
+    live = client_for(focal_point_a).session.session_key
+    old = client_for(focal_point_b).session.session_key
+    SignInSession.objects.filter(session_key=old).update(expire_date=timezone.now() - datetime.timedelta(minutes=1))
+
+    assert clear_expired_sessions.delay().get() == 1
+    assert clear_expired_sessions.delay().get() == 0
+    assert list(SignInSession.objects.values_list("session_key", flat=True)) == [live]
+    assert not UserSession.objects.filter(session_key=old).exists()
+    assert UserSession.objects.filter(session_key=live).exists()
+
+
+def test_the_sweep_is_scheduled_daily():
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "parties.tasks.clear_expired_sessions")
+    assert entry["schedule"] == 24 * 60 * 60
