@@ -6,7 +6,7 @@ session, that person and their active roles.
 Why not Redis (``cached_db``) as before: every signed-in request, autosave included,
 read its session from Redis and then its user from PostgreSQL: two round trips and two
 client libraries where one statement does. Measured in process on the benchmark
-(bench/README.md, "Findings of 2026-12-03"), the Redis read was the costliest single
+(bench/README.md, "Findings of 2026-12-02, late session"), the Redis read was the costliest single
 step of an unchanged autosave. Keeping sessions in PostgreSQL alone also means a
 session ended is ended everywhere at once: no cache entry can outlive it.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import string
 
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core import signing
@@ -40,7 +41,7 @@ _KEY_CHARACTERS = frozenset(string.ascii_lowercase + string.digits)
 _KEY_MAX_LENGTH = 40
 
 _VERIFIED_MAX = 4096  # sessions whose data a process keeps verified (~1 KB each)
-_verified_payloads: dict[str, bytes] = {}
+_verified_payloads: dict[tuple[str, str], bytes] = {}
 
 
 class _Verified:
@@ -112,17 +113,18 @@ class SessionStore(DBStore):
         # Checking the signature is a third of reading a session, and the same signed
         # string comes back at every request until the session is saved again: keyed
         # by the whole string, what this process verified once needs no second check
-        # (a changed or forged string is another key). The JSON is parsed each time,
-        # so no two requests share a dict.
-        payload = _verified_payloads.get(session_data)
+        # (a changed or forged string is another key; so is the same string under
+        # another secret key). The JSON is parsed each time: no two requests share a dict.
+        cache_key = (settings.SECRET_KEY, session_data)
+        payload = _verified_payloads.get(cache_key)
         if payload is None:
             try:
                 payload = signing.loads(session_data, salt=self.key_salt, serializer=_Verified)
-            except Exception:
+            except Exception:  # noqa: BLE001 - as Django's decode, which logs and returns {}
                 return super().decode(session_data)  # Django's logging and fallbacks
             if len(_verified_payloads) >= _VERIFIED_MAX:
                 _verified_payloads.clear()
-            _verified_payloads[session_data] = payload
+            _verified_payloads[cache_key] = payload
         try:
             return self.serializer().loads(payload)
         except ValueError:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -175,6 +175,9 @@ def test_verified_session_data_is_reused_but_never_shared_or_forged(focal_point_
     # The same payload under a broken signature, after the genuine string was verified.
     payload, _, signature = genuine.rpartition(":")
     assert store.decode(f"{payload}:{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}") == {}
+
+    with override_settings(SECRET_KEY="another key, as after a rotation without fallbacks"):
+        assert store.decode(genuine) == {}
 
     monkeypatch.setattr(sessions, "_VERIFIED_MAX", 3)
     sessions._verified_payloads.clear()
