@@ -9,6 +9,7 @@ owner sets up a new one at the next sign-in); TOTP secrets are stored encrypted.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -81,22 +82,28 @@ class AuthenticationBackend(AllauthBackend):
 
     def get_user(self, user_id):
         User = get_user_model()
-        connection = connections[router.db_for_read(User)]
+        alias = router.db_for_read(User)
+        connection = connections[alias]
         rows = user_rows_of_current_request(user_id)
         if rows is None:
             with connection.cursor() as cursor:
-                prepared.execute(
-                    cursor,
-                    name="user_roles",
-                    sql=f"SELECT {user_columns(connection)} FROM {User._meta.db_table} u "
-                    f"{MEMBERSHIP_JOIN[0]} WHERE u.{connection.ops.quote_name(User._meta.pk.column)} = %s",
-                    params=[user_id],
-                )
+                prepared.execute(cursor, name="user_roles", sql=_user_sql(alias), params=[user_id])
                 rows = cursor.fetchall()
         user = user_from_rows(rows, connection)
         if user is None or not self.user_can_authenticate(user):
             return None
         return user
+
+
+@functools.cache
+def _user_sql(alias: str) -> str:
+    # The same text every time (the prepared statement is looked up by it): built once.
+    User = get_user_model()
+    connection = connections[alias]
+    return (
+        f"SELECT {user_columns(connection)} FROM {User._meta.db_table} u "
+        f"{MEMBERSHIP_JOIN[0]} WHERE u.{connection.ops.quote_name(User._meta.pk.column)} = %s"
+    )
 
 
 def user_columns(connection) -> str:

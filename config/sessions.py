@@ -23,6 +23,7 @@ hash must match the user's password, so a password change still ends other sessi
 from __future__ import annotations
 
 import contextvars
+import functools
 import string
 
 from django.conf import settings
@@ -77,26 +78,17 @@ class SessionStore(DBStore):
         return row
 
     def load(self):
-        from config.auth import user_columns, user_id_of_rows, user_joined_on
+        from config.auth import user_id_of_rows
 
         self._signed_in = None
         key = self.session_key
         if key is None:
             return {}
-        model = self.model
-        alias = router.db_for_read(model)
+        alias = router.db_for_read(self.model)
         connection = connections[alias]
-        columns = user_columns(connection)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            prepared.execute(
-                cursor,
-                name="session_user_roles",
-                sql=f"SELECT s.session_data, {columns} FROM {model._meta.db_table} s "
-                f"{user_joined_on('s.user_id', connection)} "
-                "WHERE s.session_key = %s AND s.expire_date > %s",
-                params=[key, now],
-            )
+            prepared.execute(cursor, name="session_user_roles", sql=_session_sql(alias), params=[key, now])
             rows = cursor.fetchall()
         if not rows:
             # As Django's: a key that names no live session is not reused (no fixation).
@@ -137,6 +129,20 @@ class SessionStore(DBStore):
         if signed_in is None or signed_in[0] != self.session_key or signed_in[1] != str(user_id):
             return None
         return signed_in[2]
+
+
+@functools.cache
+def _session_sql(alias: str) -> str:
+    # The same text every time (the prepared statement is looked up by it): built once.
+    from config.auth import user_columns, user_joined_on
+    from parties.models import SignInSession
+
+    connection = connections[alias]
+    return (
+        f"SELECT s.session_data, {user_columns(connection)} FROM {SignInSession._meta.db_table} s "
+        f"{user_joined_on('s.user_id', connection)} "
+        "WHERE s.session_key = %s AND s.expire_date > %s"
+    )
 
 
 def _user_id(value) -> int | None:

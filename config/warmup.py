@@ -1,8 +1,8 @@
 """What a worker process does once before its first request, so that the first
 people after a deployment (or a worker restart) do not wait for it: the URL
 patterns compiled, the translation catalogs of the six languages loaded, the hot
-templates compiled, the cache backends built, and the questions of the published questionnaire versions
-read (each process keeps them: questionnaire.selectors). Best effort: a database
+templates compiled, the cache backends built, and the questions of the published
+questionnaire versions read (each process keeps them: questionnaire.selectors). Best effort: a database
 that is not reachable yet only means the first request does that part."""
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ class Invitation(models.Model):
 
 class SignInSession(AbstractBaseSession):
     """Django's session row with the id of the person signed in it
-    (parties.sessions.SessionStore): a request reads its session, that person and
+    (config.sessions.SessionStore): a request reads its session, that person and
     their roles in one statement; deleting a person ends their sessions."""
 
     user = models.ForeignKey(
@@ -137,6 +137,6 @@ class SignInSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from parties.sessions import SessionStore
+        from config.sessions import SessionStore
 
         return SessionStore

@@ -225,3 +225,8 @@ def test_the_daily_sweep_deletes_expired_sessions_with_their_records_once(focal_
 def test_the_sweep_is_scheduled_daily():
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "parties.tasks.clear_expired_sessions")
     assert entry["schedule"] == 24 * 60 * 60
+
+
+def test_a_session_row_decodes_through_its_own_engine(focal_point_a):
+    key = client_for(focal_point_a).session.session_key
+    assert SignInSession.objects.get(session_key=key).get_decoded()[SESSION_KEY] == str(focal_point_a.pk)
