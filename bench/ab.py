@@ -70,7 +70,7 @@ def _cpu(groups: dict[str, list[int]]) -> dict[str, float]:
     return {name: sum(_cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
 
 
-def one_round(port: int, target: list[str], seconds: float) -> dict:
+def one_round(port: int, target: list[str], seconds: float, connections: int = 8) -> dict:
     groups = _groups(port)
     if not groups["gunicorn"]:
         raise SystemExit(f"no gunicorn with 127.0.0.1:{port} in its command line")
@@ -80,7 +80,7 @@ def one_round(port: int, target: list[str], seconds: float) -> dict:
         script_args = ["get", target[1], str(RESULTS / "wrk-auth.txt")]
     before = _cpu(groups)
     out = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{round(seconds)}s", "--timeout", "5s", "-s", str(ROOT / "bench" / "wrk.lua"),
+        ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--timeout", "5s", "-s", str(ROOT / "bench" / "wrk.lua"),
          f"http://127.0.0.1:{port}", "--", *script_args],
         capture_output=True, text=True, check=True,
     ).stdout
@@ -102,13 +102,14 @@ def main() -> None:
     parser.add_argument("target", nargs="+", help="same | spread | get PATH")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--connections", type=int, default=8, help="wrk -c (the issue's load is 8)")
     args = parser.parse_args()
     totals: dict[int, list[float]] = {args.port_a: [], args.port_b: []}
     for number in range(1, args.rounds + 1):
         # A then B in odd rounds, B then A in even ones: neither side always goes first.
         order = (args.port_a, args.port_b) if number % 2 else (args.port_b, args.port_a)
         for port in order:
-            r = one_round(port, args.target, args.seconds)
+            r = one_round(port, args.target, args.seconds, args.connections)
             totals[port].append(r["rps"])
             print(f"round {number} port {port}: {r['rps']:.0f} req/s, p99 {r['p99']} ms, "
                   f"cpu ms/req {r['cpu_ms']}, statuses {r['statuses']}", flush=True)

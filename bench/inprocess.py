@@ -10,7 +10,9 @@ bench/results/: wrk-auth.txt and the wrk bodies), with the environment of the ru
     .venv/bin/python bench/inprocess.py same 2000 [--profile cumulative|tottime] [--reps 5]
 
 Targets: `same` (bench/results/wrk-same.tsv: the unchanged autosave), `spread`
-(wrk-spread.tsv, cycling), or a path to GET. Prints the median of the repetitions'
+(wrk-spread.tsv, cycling), `formpost` (the no-JS POST of article 5's whole page with every
+answer changed, as run.sh's measurement 5; each POST is preceded by an untimed GET for the
+revisions), or a path to GET. Prints the median of the repetitions'
 mean wall time and process CPU time per request, and, with --profile, cProfile's
 top 45 lines. Not a test and not part of `make test`.
 """
@@ -94,6 +96,57 @@ def _environ(method: str, path: str, body: bytes, cookie: str, csrf: str) -> dic
     return env
 
 
+def _call(application, environ) -> tuple[str, bytes]:
+    seen = []
+    result = application(environ, lambda status, headers, exc_info=None: seen.append(status))
+    body = b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+    return seen[0][:3], body
+
+
+def _formpost(application, args) -> None:
+    """Whole-page POSTs, each after an untimed GET of the page (its revisions)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from common import form_fields, load_fixture, page_post
+
+    cookie, csrf = (RESULTS / "wrk-auth.txt").read_text().splitlines()[:2]
+    fx = load_fixture()
+    path = f"/responses/{fx['response']}/articles/{fx['article']}/"
+    questions = [q for q in fx["questions"] if q["article"] == fx["article"]]
+    base = int(time.time() * 1000) % 10_000_000 * 2
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+    walls, cpus, statuses = [], [], {}
+    for i in range(args.n * args.reps + 3):
+        status, page = _call(application, _environ("GET", path, b"", cookie, csrf))
+        body = urllib.parse.urlencode(page_post(form_fields(page.decode()), questions, base + 1 + i)).encode()
+        environ = _environ("POST", path, body, cookie, csrf)
+        del environ["HTTP_HX_REQUEST"]  # a browser without JavaScript
+        if profiler and i >= 3:
+            profiler.enable()
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        status, _body = _call(application, environ)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        if profiler:
+            profiler.disable()
+        if i >= 3:  # the first ones warm the process
+            walls.append(wall * 1000)
+            cpus.append(cpu * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+    print(
+        f"formpost: wall median {statistics.median(walls):.2f} ms (min {min(walls):.2f}), "
+        f"cpu median {statistics.median(cpus):.2f} ms (min {min(cpus):.2f}); statuses {statuses}"
+    )
+    if profiler:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats(args.profile).print_stats(45)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("target")
@@ -103,6 +156,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from config.wsgi import application
+
+    if args.target == "formpost":
+        return _formpost(application, args)
 
     logging.getLogger("django.request").setLevel(logging.ERROR)  # 409s are expected on a first pass
     cookie, csrf = (RESULTS / "wrk-auth.txt").read_text().splitlines()[:2]

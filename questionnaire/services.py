@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -240,24 +241,83 @@ def _conflict(*, question: Question, yours: Any, answer: Answer) -> Conflict:
     )
 
 
-def _update_many(answers: list[Answer], *, by, now) -> None:
-    """Several answers in one statement. On PostgreSQL an UPDATE … FROM (VALUES …):
-    bulk_update's CASE WHEN per row and per field costs ~40 ms of query building for
-    the 52 answers of one article page, this one line of SQL well under one."""
-    if connection.vendor != "postgresql":
-        Answer.objects.bulk_update(answers, ["value", "revision", "carried_over", "updated_by", "updated_at"])
-        return
+def _update_many(answers: list[Answer], *, by) -> None:
+    """Several answers in one statement, off PostgreSQL (bulk_update's CASE WHEN per
+    row and field)."""
+    Answer.objects.bulk_update(answers, ["value", "revision", "carried_over", "updated_by", "updated_at"])
+
+
+# The history rows a save writes are simple-history's own (its model, table and
+# reading API: diffs, restore), but on PostgreSQL they are copied by the statement
+# that writes the answers, from the rows as written (RETURNING), not built as model
+# instances in Python: bulk_history_create's per-row instances and value preparation
+# were a sixth of a whole-page save (52 answers). The columns come from the
+# historical model; a model with fields this copy does not know (history_relation,
+# extra fields) keeps the library's own writer.
+_HISTORY_OWN_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user"}
+
+
+@functools.cache
+def _history_copy_columns() -> tuple[str, ...] | None:
+    historical = Answer.history.model
+    tracked = [f.column for f in historical.tracked_fields]
+    own = {f.name for f in historical._meta.concrete_fields} - {f.name for f in historical.tracked_fields}
+    if own != _HISTORY_OWN_FIELDS or hasattr(historical, "history_relation"):
+        return None
+    return tuple(tracked)
+
+
+def _answers_write_postgresql(*, response_id: int, updated: list[Answer], new: list[Answer], by, now) -> dict[int, int]:
+    """Write the updated and the new answers and their history rows in one statement.
+    Returns question id → id of each new answer that was inserted; a new answer that
+    someone else saved first is left out (ON CONFLICT DO NOTHING: no error, so the
+    caller can read theirs in the same transaction and refuse the whole save)."""
+    quote = connection.ops.quote_name
     value_field = Answer._meta.get_field("value")
-    rows = ", ".join(["(%s, %s::jsonb, %s)"] * len(answers))
     params: list[Any] = []
-    for answer in answers:
-        params += [answer.pk, value_field.get_db_prep_save(answer.value, connection), answer.revision]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Answer._meta.db_table} AS a SET value = v.value, revision = v.revision, carried_over = false, "
-            f"updated_by_id = %s, updated_at = %s FROM (VALUES {rows}) AS v(id, value, revision) WHERE a.id = v.id",
-            [by.pk, now, *params],
+    parts = []
+    if updated:
+        rows = ", ".join(["(%s, %s::jsonb, %s)"] * len(updated))
+        parts.append(
+            f"upd AS (UPDATE {quote(Answer._meta.db_table)} AS a SET value = v.value, revision = v.revision, "
+            f"carried_over = false, updated_by_id = %s, updated_at = %s FROM (VALUES {rows}) AS v(id, value, revision) "
+            f"WHERE a.id = v.id RETURNING a.*)"
         )
+        params += [by.pk, now]
+        for answer in updated:
+            params += [answer.pk, value_field.get_db_prep_save(answer.value, connection), answer.revision]
+    if new:
+        rows = ", ".join(["(%s, %s, %s::jsonb, 1, false, %s, %s)"] * len(new))
+        parts.append(
+            f"ins AS (INSERT INTO {quote(Answer._meta.db_table)} (response_id, question_id, value, revision, carried_over, "
+            f"updated_by_id, updated_at) VALUES {rows} ON CONFLICT DO NOTHING RETURNING *)"
+        )
+        for answer in new:
+            params += [response_id, answer.question_id, value_field.get_db_prep_save(answer.value, connection), by.pk, now]
+    columns = _history_copy_columns() if getattr(settings, "SIMPLE_HISTORY_ENABLED", True) else None
+    if columns is not None:
+        listed = ", ".join(quote(c) for c in columns)
+        sources = []
+        for source, history_type in (("upd", "~"), ("ins", "+")):
+            if (updated if source == "upd" else new):
+                sources.append(f"SELECT {listed}, %s, '', '{history_type}', %s FROM {source}")
+                params += [now, by.pk]
+        parts.append(
+            f"hist AS (INSERT INTO {quote(Answer.history.model._meta.db_table)} ({listed}, history_date, "
+            f"history_change_reason, history_type, history_user_id) {' UNION ALL '.join(sources)})"
+        )
+    final = "SELECT question_id, id FROM ins" if new else "SELECT NULL, NULL WHERE false"
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {final}", params)
+        inserted = dict(cursor.fetchall())
+    if columns is None and getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        for answer in new:
+            answer.pk = inserted.get(answer.question_id)
+        if updated:
+            _answer_history().bulk_history_create(updated, update=True, default_user=by, default_date=now)
+        if new:
+            _answer_history().bulk_history_create([a for a in new if a.pk], default_user=by, default_date=now)
+    return inserted
 
 
 @functools.cache
@@ -281,13 +341,41 @@ def _answer_events(*, answers: list[tuple[Answer, str, Any]], state_id: int, by,
     ]
 
 
+def _write_answers_portable(*, response_id: int, updated: list[Answer], new: list[Answer], by, now) -> None:
+    """The answers and their history rows through the ORM and simple-history's bulk
+    writer (SQLite, the embedded default)."""
+    if len(updated) == 1:  # a plain UPDATE compiles faster than bulk_update's CASE
+        answer = updated[0]
+        Answer.objects.filter(pk=answer.pk).update(
+            value=answer.value, revision=answer.revision, carried_over=False, updated_by=by, updated_at=now
+        )
+    elif updated:
+        _update_many(updated, by=by)
+    if new:
+        try:
+            # A savepoint: an answer first saved by someone else meanwhile (the
+            # unique constraint) must not abort the whole transaction.
+            with transaction.atomic():
+                Answer.objects.bulk_create(new)
+        except IntegrityError:
+            others = Answer.objects.filter(response_id=response_id, question_id__in=[a.question_id for a in new])
+            raise EditConflict(
+                [_conflict(question=a.question, yours=next(n.value for n in new if n.question_id == a.question_id), answer=a)
+                 for a in others]
+            ) from None
+    if updated:
+        _answer_history().bulk_history_create(updated, update=True, default_user=by, default_date=now)
+    if new:
+        _answer_history().bulk_history_create(new, default_user=by, default_date=now)
+
+
 def _write_answers(
     *, response_id: int, state_id: int, changed: list[tuple[Question, Any]], current: dict[int, Answer], by
 ) -> None:
-    """Write the changed answers, their history rows and their audit events in a few
-    statements (one UPDATE, one INSERT of new answers, one INSERT of history, one of
-    audit events), whatever their number. ``current`` is updated in place with the
-    rows as saved."""
+    """Write the changed answers, their history rows and their audit events in two
+    statements on PostgreSQL (answers and history in one, audit events in the other),
+    whatever their number. Runs inside the caller's transaction, which an EditConflict
+    rolls back. ``current`` is updated in place with the rows as saved."""
     now = timezone.now()
     new: list[Answer] = []
     updated: list[Answer] = []
@@ -302,31 +390,21 @@ def _write_answers(
             answer.value, answer.revision, answer.updated_by, answer.updated_at = value, answer.revision + 1, by, now
             answer.carried_over = False
             updated.append(answer)
-    if len(updated) == 1 and connection.vendor != "postgresql":  # a plain UPDATE compiles faster than bulk_update's CASE
-        answer = updated[0]
-        Answer.objects.filter(pk=answer.pk).update(
-            value=answer.value, revision=answer.revision, carried_over=False, updated_by=by, updated_at=now
-        )
-    elif updated:
-        _update_many(updated, by=by, now=now)
-    if new:
-        try:
-            # A savepoint: an answer first saved by someone else meanwhile (the
-            # unique constraint) must not abort the whole transaction.
-            with transaction.atomic():
-                Answer.objects.bulk_create(new)
-        except IntegrityError:
-            others = Answer.objects.filter(response_id=response_id, question_id__in=[a.question_id for a in new])
+    if connection.vendor == "postgresql":
+        inserted = _answers_write_postgresql(response_id=response_id, updated=updated, new=new, by=by, now=now)
+        lost = [a for a in new if a.question_id not in inserted]
+        if lost:
+            # Someone else saved these answers first, meanwhile: the whole save is
+            # refused (the caller's transaction rolls back what this one wrote).
+            others = Answer.objects.filter(response_id=response_id, question_id__in=[a.question_id for a in lost])
             raise EditConflict(
-                [_conflict(question=a.question, yours=next(n.value for n in new if n.question_id == a.question_id), answer=a)
+                [_conflict(question=a.question, yours=next(n.value for n in lost if n.question_id == a.question_id), answer=a)
                  for a in others]
-            ) from None
-    # The history library's own bulk writer: the same rows as its post_save signal
-    # writes for Model.save(), in one INSERT.
-    if updated:
-        _answer_history().bulk_history_create(updated, update=True, default_user=by, default_date=now)
-    if new:
-        _answer_history().bulk_history_create(new, default_user=by, default_date=now)
+            )
+        for answer in new:
+            answer.pk = inserted[answer.question_id]
+    else:
+        _write_answers_portable(response_id=response_id, updated=updated, new=new, by=by, now=now)
     audit_record_many(
         _answer_events(answers=[(a, *before[a.question_id]) for a in new + updated], state_id=state_id, by=by, now=now)
     )

@@ -242,3 +242,52 @@ def test_it_saves_nothing_when_the_version_restored_is_the_current_one(response_
     assert answer_restore(response=response_a, question=three_versions, revision=3, by=focal_point_a) is None
 
     assert history_rows(response_a, three_versions) == before
+
+
+def _history_as_library_writes_it(answers, *, update: bool, by, when) -> list[dict]:
+    """What simple-history's bulk writer makes of the same answers (unsaved rows)."""
+    historical = Answer.history.model
+    rows = []
+    for answer in answers:
+        row = historical(
+            history_date=when, history_user=by, history_change_reason="", history_type="~" if update else "+",
+            **{f.attname: getattr(answer, f.attname) for f in historical.tracked_fields},
+        )
+        rows.append({f.attname: getattr(row, f.attname) for f in historical._meta.concrete_fields if f.attname != "history_id"})
+    return rows
+
+
+def test_a_save_writes_the_history_rows_that_the_history_library_itself_writes(response_a, focal_point_a, contributor_a, version):
+    """On PostgreSQL the answers and their history rows are written by one statement
+    (questionnaire.services); the rows must be the library's, field for field, for new
+    answers ('+') and changed ones ('~'), carried-over flag and user included."""
+    from django.db import connection
+
+    from questionnaire import services
+
+    if connection.vendor == "postgresql":
+        assert services._history_copy_columns() is not None  # the one-statement copy is in use
+    first, second, third = (question(version, c) for c in ("FP-5.1.a.explanation", "FP-5.1.a.status", "FP-5.2.explanation"))
+    save(response_a, focal_point_a, {first: "Text <b>one</b> ✓ نص", second: "partially"})
+    Answer.objects.filter(response=response_a, question=second).update(carried_over=True)
+    save(response_a, contributor_a, {first: "Text two", second: "partially", third: "A new one"})
+
+    historical = Answer.history.model
+    fields = [f.attname for f in historical._meta.concrete_fields if f.attname != "history_id"]
+    written = list(
+        historical.objects.filter(response_id=response_a.pk).order_by("history_id").values(*fields)
+    )
+    assert len(written) == 5
+    answers = {a.question_id: a for a in Answer.objects.filter(response=response_a)}
+    # The last save: first and second changed (second was carried over: saving it
+    # unchanged confirms it), third new; each row equals the answer row as now stored.
+    last = [r for r in written if r["history_user_id"] == contributor_a.pk]
+    when = last[0]["history_date"]
+    expected = _history_as_library_writes_it(
+        [answers[first.pk], answers[second.pk]], update=True, by=contributor_a, when=when
+    ) + _history_as_library_writes_it([answers[third.pk]], update=False, by=contributor_a, when=when)
+    key = lambda r: (r["question_id"], r["history_type"])  # noqa: E731
+    assert sorted(last, key=key) == sorted(expected, key=key)
+    assert answers[second.pk].carried_over is False and all(r["carried_over"] is False for r in last)
+    assert [r["history_type"] for r in written[:2]] == ["+", "+"]
+    assert {r["value"] for r in written[:2]} == {"Text <b>one</b> ✓ نص", "partially"}
