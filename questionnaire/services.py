@@ -294,12 +294,13 @@ def _answers_write_postgresql(*, response_id: int, updated: list[Answer], new: l
         )
         for answer in new:
             params += [response_id, answer.question_id, value_field.get_db_prep_save(answer.value, connection), by.pk, now]
-    columns = _history_copy_columns() if getattr(settings, "SIMPLE_HISTORY_ENABLED", True) else None
+    history_on = getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
+    columns = _history_copy_columns() if history_on else None
     if columns is not None:
         listed = ", ".join(quote(c) for c in columns)
         sources = []
-        for source, history_type in (("upd", "~"), ("ins", "+")):
-            if (updated if source == "upd" else new):
+        for source, history_type, rows_written in (("upd", "~", updated), ("ins", "+", new)):
+            if rows_written:
                 sources.append(f"SELECT {listed}, %s, '', '{history_type}', %s FROM {source}")
                 params += [now, by.pk]
         parts.append(
@@ -310,7 +311,7 @@ def _answers_write_postgresql(*, response_id: int, updated: list[Answer], new: l
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} {final}", params)
         inserted = dict(cursor.fetchall())
-    if columns is None and getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+    if columns is None and history_on:
         for answer in new:
             answer.pk = inserted.get(answer.question_id)
         if updated:
@@ -341,6 +342,14 @@ def _answer_events(*, answers: list[tuple[Answer, str, Any]], state_id: int, by,
     ]
 
 
+def _saved_first_by_others(*, response_id: int, new: list[Answer]) -> EditConflict:
+    """The conflict of new answers that someone else saved first: theirs, read in
+    this transaction, beside the editor's."""
+    yours = {a.question_id: a.value for a in new}
+    others = Answer.objects.filter(response_id=response_id, question_id__in=list(yours))
+    return EditConflict([_conflict(question=a.question, yours=yours[a.question_id], answer=a) for a in others])
+
+
 def _write_answers_portable(*, response_id: int, updated: list[Answer], new: list[Answer], by, now) -> None:
     """The answers and their history rows through the ORM and simple-history's bulk
     writer (SQLite, the embedded default)."""
@@ -358,11 +367,7 @@ def _write_answers_portable(*, response_id: int, updated: list[Answer], new: lis
             with transaction.atomic():
                 Answer.objects.bulk_create(new)
         except IntegrityError:
-            others = Answer.objects.filter(response_id=response_id, question_id__in=[a.question_id for a in new])
-            raise EditConflict(
-                [_conflict(question=a.question, yours=next(n.value for n in new if n.question_id == a.question_id), answer=a)
-                 for a in others]
-            ) from None
+            raise _saved_first_by_others(response_id=response_id, new=new) from None
     if updated:
         _answer_history().bulk_history_create(updated, update=True, default_user=by, default_date=now)
     if new:
@@ -396,11 +401,7 @@ def _write_answers(
         if lost:
             # Someone else saved these answers first, meanwhile: the whole save is
             # refused (the caller's transaction rolls back what this one wrote).
-            others = Answer.objects.filter(response_id=response_id, question_id__in=[a.question_id for a in lost])
-            raise EditConflict(
-                [_conflict(question=a.question, yours=next(n.value for n in lost if n.question_id == a.question_id), answer=a)
-                 for a in others]
-            )
+            raise _saved_first_by_others(response_id=response_id, new=lost)
         for answer in new:
             answer.pk = inserted[answer.question_id]
     else:
