@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from audit.services import audit_event, audit_record, audit_record_many
+from audit.services import Change, audit_record, audit_record_changes
 from config import prepared
 from parties.models import State
 
@@ -329,13 +329,12 @@ def _answer_history():
     return Answer.history
 
 
-def _answer_events(*, answers: list[tuple[Answer, str, Any]], state_id: int, by, now, **extra) -> list[AuditEvent]:
-    """One audit event per answer changed (answer, question code, value before): its
-    value before and after, its revision."""
+def _answer_changes(*, answers: list[tuple[Answer, str, Any]], **extra) -> list[Change]:
+    """What the audit log records of each answer changed (answer, question code,
+    value before): its value before and after, its revision."""
     return [
-        audit_event(
-            event=AuditEvent.Event.ANSWER_CHANGED, actor=by, state=state_id, obj=answer, at=now,
-            obj_repr=code, old=old, new=answer.value,
+        Change(
+            obj=answer, obj_repr=code, old=old, new=answer.value,
             extra={"response": answer.response_id, "question": code, "revision": answer.revision, **extra},
         )
         for answer, code, old in answers
@@ -406,8 +405,9 @@ def _write_answers(
             answer.pk = inserted[answer.question_id]
     else:
         _write_answers_portable(response_id=response_id, updated=updated, new=new, by=by, now=now)
-    audit_record_many(
-        _answer_events(answers=[(a, *before[a.question_id]) for a in new + updated], state_id=state_id, by=by, now=now)
+    audit_record_changes(
+        event=AuditEvent.Event.ANSWER_CHANGED, actor=by, state=state_id, at=now,
+        changes=_answer_changes(answers=[(a, *before[a.question_id]) for a in new + updated]),
     )
     for answer in new + updated:
         current[answer.question_id] = answer
@@ -474,10 +474,9 @@ def response_carry_over(*, response: Response, by) -> int:
     # One by one (not bulk_create) so that each copy enters the answer's history.
     for answer in copies:
         answer.save()
-    audit_record_many(
-        _answer_events(answers=[(a, a.question.code, None) for a in copies], state_id=locked.state_id, by=by,
-                       now=timezone.now(),
-                       carried_over_from=previous.pk)
+    audit_record_changes(
+        event=AuditEvent.Event.ANSWER_CHANGED, actor=by, state=locked.state_id,
+        changes=_answer_changes(answers=[(a, a.question.code, None) for a in copies], carried_over_from=previous.pk),
     )
     return len(copies)
 

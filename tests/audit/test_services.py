@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 
 from audit.models import AppendOnlyError, AuditEvent
-from audit.services import MAX_TEXT, TRUNCATED, audit_record
+from audit.services import MAX_TEXT, TRUNCATED, Change, audit_record, audit_record_changes
 from parties.models import Membership
 from questionnaire.content import content_load
 from questionnaire.history import answer_restore
@@ -75,6 +75,39 @@ def test_it_refuses_an_unknown_event_code(focal_point_a):
     before = AuditEvent.objects.count()
     with pytest.raises(ValueError):
         audit_record(event="made_up", actor=focal_point_a)
+    assert AuditEvent.objects.count() == before
+
+
+COLUMNS = ("event", "actor_id", "actor_label", "state_id", "object_type", "object_id", "object_repr",
+           "old", "new", "ip", "extra")
+
+
+def test_the_changes_of_one_action_are_stored_as_audit_record_stores_each(focal_point_a, state_a, response_a):
+    request = RequestFactory().post("/", REMOTE_ADDR="192.0.2.8")
+    changes = [
+        Change(obj=response_a, old=None, new="x" * (MAX_TEXT + 5), obj_repr="FP-1\x00<script>", extra={"n": 1}),
+        Change(obj=response_a, old={"a": [1.5, None]}, new=float("nan")),  # no repr given: str(obj)
+    ]
+
+    assert audit_record_changes(event=Event.ANSWER_CHANGED, actor=focal_point_a, state=state_a,
+                                changes=changes, request=request) == 2
+
+    answer_events = AuditEvent.objects.filter(event=Event.ANSWER_CHANGED).order_by("pk")
+    bulk = list(answer_events.values(*COLUMNS))
+    for change in changes:
+        audit_record(event=Event.ANSWER_CHANGED, actor=focal_point_a, state=state_a, obj=change.obj,
+                     old=change.old, new=change.new, obj_repr=change.obj_repr, extra=change.extra, request=request)
+    one_by_one = list(answer_events.values(*COLUMNS))[2:]
+    assert bulk == one_by_one
+    assert bulk[0]["new"] == "x" * MAX_TEXT + TRUNCATED and bulk[0]["ip"] == "192.0.2.8"
+    assert bulk[0]["object_repr"] == "FP-1\ufffd<script>"
+
+
+def test_changes_with_an_unknown_event_code_are_refused_whole(focal_point_a, response_a):
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValueError):
+        audit_record_changes(event="made_up", actor=focal_point_a, state=None,
+                             changes=[Change(obj=response_a, old=None, new=1)])
     assert AuditEvent.objects.count() == before
 
 
