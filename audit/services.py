@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from config.sql import json_param
+
 from .context import current_request
 from .models import AuditEvent
 
@@ -205,8 +207,8 @@ def audit_record_changes(
 
     The events are not built as model instances on PostgreSQL: for the 52 answers
     of an article page saved at once, instances and bulk_create's per-value
-    preparation cost several times the INSERT. Only the JSON columns are prepared
-    by their fields; the others are plain values."""
+    preparation cost several times the INSERT. The JSON columns are sent as JSON
+    text (``json_param``), the others as plain values."""
     if not changes:
         return 0
     _check_event(event)
@@ -246,10 +248,10 @@ def audit_record_changes(
                 if name in shared_params:
                     params.append(shared_params[name])
                 elif name in json_fields:
-                    params.append(json_fields[name].get_db_prep_save(row[name], connection))
+                    params.append(json_param(json_fields[name], row[name]))
                 else:
                     params.append(row[name])
-        placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        placeholders = "(" + ", ".join("%s::jsonb" if f.attname in json_fields else "%s" for f in fields) + ")"
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         with connection.cursor() as cursor:
             cursor.execute(

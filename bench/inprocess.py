@@ -144,7 +144,10 @@ def _formpost(application, args) -> None:
     if profiler:
         import pstats
 
-        pstats.Stats(profiler).sort_stats(args.profile).print_stats(45)
+        stats = pstats.Stats(profiler).sort_stats(args.profile)
+        stats.print_stats(45)
+        if os.environ.get("BENCH_PROFILE_DUMP"):
+            stats.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
 
 
 def main() -> None:
@@ -212,7 +215,10 @@ def main() -> None:
     if profiler:
         import pstats
 
-        pstats.Stats(profiler).sort_stats(args.profile).print_stats(45)
+        stats = pstats.Stats(profiler).sort_stats(args.profile)
+        stats.print_stats(45)
+        if os.environ.get("BENCH_PROFILE_DUMP"):
+            stats.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
 
 
 if __name__ == "__main__":

@@ -17,6 +17,15 @@ RESERVED_FIELDS = {"csrfmiddlewaretoken", "revisions", "action"}
 REVISION_PREFIX = "rev-"
 
 
+def _is_part_of(name: str, codes: set[str]) -> bool:
+    hyphen = name.find("-")
+    while hyphen != -1:
+        if name[:hyphen] in codes:
+            return True
+        hyphen = name.find("-", hyphen + 1)
+    return False
+
+
 class AnswerBoundField(forms.BoundField):
     @property
     def answer_html(self):
@@ -84,14 +93,16 @@ class ArticleAnswerForm(forms.Form):
     def unknown_codes(self) -> list[str]:
         """Posted names that are neither a question of this article nor a part of one."""
         known = {q.code for q in self.questions}
-        # Composite answers post their parts as "<code>-<i>-<part>" or "<code>-<part>".
+        # Composite answers post their parts as "<code>-<i>-<part>" or "<code>-<part>":
+        # a name is a part when what comes before one of its hyphens is a code
+        # (a look-up per hyphen, not a comparison with every code).
         return sorted(
             name
             for name in self.data
             if name not in RESERVED_FIELDS
             and name not in known
             and name.removeprefix(REVISION_PREFIX) not in known
-            and not any(name.startswith(code + "-") for code in known)
+            and not _is_part_of(name, known)
         )
 
     def answer_values(self) -> dict[Question, Any]:

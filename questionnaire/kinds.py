@@ -181,8 +181,18 @@ class RowsWidget(forms.Widget):
         self.parts = parts
 
     def value_from_datadict(self, data, files, name):
+        # The row numbers posted (at most MAX_ROWS + 1 of them, one more than may be
+        # kept, so that too many rows is an error, not a silent cut), found in one
+        # pass over the posted names rather than by asking for every possible row.
+        prefix = f"{name}-"
+        posted = set()
+        for key in data:
+            if key.startswith(prefix):
+                number = key[len(prefix):].partition("-")[0]
+                if number.isascii() and number.isdigit() and int(number) <= MAX_ROWS:
+                    posted.add(int(number))
         rows = []
-        for i in range(MAX_ROWS + 1):
+        for i in sorted(posted):
             row = {part: data.get(f"{name}-{i}-{part}", "") for part, _label in self.parts}
             if any(v.strip() for v in row.values()):
                 rows.append({k: v.strip() for k, v in row.items()})

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditEvent
 from audit.services import Change, audit_record, audit_record_changes
 from config import prepared
+from config.sql import json_param
 from parties.models import State
 
 from parties.permissions import roles_of
@@ -285,7 +286,7 @@ def _answers_write_postgresql(*, response_id: int, updated: list[Answer], new: l
         )
         params += [by.pk, now]
         for answer in updated:
-            params += [answer.pk, value_field.get_db_prep_save(answer.value, connection), answer.revision]
+            params += [answer.pk, json_param(value_field, answer.value), answer.revision]
     if new:
         rows = ", ".join(["(%s, %s, %s::jsonb, 1, false, %s, %s)"] * len(new))
         parts.append(
@@ -293,7 +294,7 @@ def _answers_write_postgresql(*, response_id: int, updated: list[Answer], new: l
             f"updated_by_id, updated_at) VALUES {rows} ON CONFLICT DO NOTHING RETURNING *)"
         )
         for answer in new:
-            params += [response_id, answer.question_id, value_field.get_db_prep_save(answer.value, connection), by.pk, now]
+            params += [response_id, answer.question_id, json_param(value_field, answer.value), by.pk, now]
     history_on = getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
     columns = _history_copy_columns() if history_on else None
     if columns is not None:

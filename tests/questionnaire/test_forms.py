@@ -61,3 +61,47 @@ def test_only_the_shown_form_carries_the_question_texts(version):
 
     assert shown.fields["FP-5.1.a.status"].label == questions[0].prompt
     assert not checking.fields["FP-5.1.a.status"].label
+
+
+def _form(version, posted):
+    questions = version_questions(version.pk, question(version, "FP-5.1.a.status").article)
+    return ArticleAnswerForm.for_validation(posted, questions=questions)
+
+
+def test_it_names_the_posted_fields_that_are_no_question_or_part_of_one(version):
+    form = _form(version, {
+        "FP-5.1.a.status": "yes",
+        "FP-5.1.a.legislation-3-title": "Act",  # a part of a question
+        "FP-5.1.a.ta-needed": "no",
+        "rev-FP-5.1.a.status": "1",
+        "FP-5.1.a": "x",  # a prefix of codes, not a code
+        "FP-5.1.a.statu-s": "x",
+        "FP-9.9-0-title": "x",  # another article's code
+        "csrfmiddlewaretoken": "t",
+    })
+
+    assert form.unknown_codes() == ["FP-5.1.a", "FP-5.1.a.statu-s", "FP-9.9-0-title"]
+
+
+def test_legislation_rows_are_read_in_row_order_whatever_the_gaps_and_odd_numbers(version):
+    name = "FP-5.1.a.legislation"
+    form = _form(version, {
+        f"{name}-7-title": "Later Act", f"{name}-7-article": "s. 2",
+        f"{name}-0-title": "First Act",
+        f"{name}-3-title": "   ",  # an empty row is dropped
+        f"{name}-²-title": "not a row number", f"{name}-01-title": "nor this", f"{name}--1-title": "nor this",
+        f"{name}-99-title": "beyond the last row there can be",
+    })
+
+    assert form.is_valid(), form.errors
+    assert [row["title"] for row in form.cleaned_data[name]] == ["First Act", "Later Act"]
+
+
+def test_more_legislation_rows_than_may_be_kept_are_refused_not_cut(version):
+    from questionnaire.kinds import MAX_ROWS
+
+    name = "FP-5.1.a.legislation"
+    form = _form(version, {f"{name}-{i}-title": f"Act {i}" for i in range(MAX_ROWS + 1)})
+
+    assert not form.is_valid()
+    assert str(MAX_ROWS) in str(form.errors[name])
