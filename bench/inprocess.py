@@ -105,6 +105,59 @@ def _call(application, environ) -> tuple[str, bytes]:
     return seen[0][:3], body
 
 
+def _writes(application, args) -> None:
+    """Autosaves that really write (run.sh's measurement 3, "fill", without the
+    sockets): the long texts of article 5 in turn, each save changing its answer
+    and carrying the revision the previous save of it returned."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import re
+
+    from common import load_fixture, revisions_in
+
+    cookie, csrf = (RESULTS / "wrk-auth.txt").read_text().splitlines()[:2]
+    fx = load_fixture()
+    codes = [q["code"] for q in fx["questions"] if q["article"] == fx["article"] and q["kind"] == "long_text"]
+    _status, page = _call(application, _environ("GET", f"/responses/{fx['response']}/articles/{fx['article']}/",
+                                                b"", cookie, csrf))
+    revisions = revisions_in(page.decode())
+    base = int(time.time() * 1000) % 10_000_000
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+    walls, cpus, statuses = [], [], {}
+    for i in range(args.n + 20):
+        code = codes[i % len(codes)]
+        body = urllib.parse.urlencode([(code, f"Written by the benchmark, {base + i}"),
+                                       (f"rev-{code}", str(revisions.get(code, 0)))]).encode()
+        environ = _environ("POST", f"/responses/{fx['response']}/answers/{urllib.parse.quote(code)}/", body,
+                           cookie, csrf)
+        if profiler and i >= 20:
+            profiler.enable()
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        status, reply = _call(application, environ)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        if profiler:
+            profiler.disable()
+        found = re.search(rf'name="rev-{re.escape(code)}" value="(\d+)"', reply.decode())
+        if found:
+            revisions[code] = int(found.group(1))
+        if i >= 20:
+            walls.append(wall * 1000)
+            cpus.append(cpu * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+    print(f"writes: wall median {statistics.median(walls):.2f} ms, cpu median {statistics.median(cpus):.2f} ms; "
+          f"statuses {statuses}")
+    if profiler:
+        import pstats
+
+        stats = pstats.Stats(profiler).sort_stats(args.profile)
+        stats.print_stats(45)
+        if os.environ.get("BENCH_PROFILE_DUMP"):
+            stats.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
+
+
 def _formpost(application, args) -> None:
     """Whole-page POSTs, each after an untimed GET of the page (its revisions)."""
     sys.path.insert(0, str(ROOT / "bench"))
@@ -162,6 +215,8 @@ def main() -> None:
 
     if args.target == "formpost":
         return _formpost(application, args)
+    if args.target == "writes":
+        return _writes(application, args)
 
     logging.getLogger("django.request").setLevel(logging.ERROR)  # 409s are expected on a first pass
     cookie, csrf = (RESULTS / "wrk-auth.txt").read_text().splitlines()[:2]

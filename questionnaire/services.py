@@ -305,7 +305,7 @@ def _answers_write_postgresql(*, response_id: int, updated: list[Answer], new: l
                 sources.append(f"SELECT {listed}, %s, '', '{history_type}', %s FROM {source}")
                 params += [now, by.pk]
         parts.append(
-            f"hist AS (INSERT INTO {quote(Answer.history.model._meta.db_table)} ({listed}, history_date, "
+            f"hist AS (INSERT INTO {quote(_answer_history().model._meta.db_table)} ({listed}, history_date, "
             f"history_change_reason, history_type, history_user_id) {' UNION ALL '.join(sources)})"
         )
     final = "SELECT question_id, id FROM ins" if new else "SELECT NULL, NULL WHERE false"
