@@ -511,6 +511,19 @@ def cmd_report(access_log: str) -> None:
             rows.append((label, f"**{w['rps']:.0f} req/s**, p50 {w['p50_ms']:.1f} ms, **p99 {w['p99_ms']:.1f} ms** "
                          f"({w['requests']} requests in {w['seconds']:.0f} s, HTTP {st}; {srv(name)})",
                          target_1, verdict(ok), name))
+    w, floor = wrk_result("m1-same"), wrk_result("m1-floor")
+    if floor:
+        figure = (f"{floor['rps']:.0f} req/s, p50 {floor['p50_ms']:.1f} ms, p99 {floor['p99_ms']:.1f} ms "
+                  f"({srv('m1-floor')})")
+        if w:
+            # Box time per request: the two cores' wall time shared by every request
+            # (server, PostgreSQL, Redis, wrk), 1,000 / rps ms; 1.0 ms at the target.
+            own = 1000 / w["rps"] - 1000 / floor["rps"]
+            figure += (f"; box time per request {1000 / floor['rps']:.2f} ms, 1a's {1000 / w['rps']:.2f} ms: "
+                       f"the autosave's own work {own:.2f} ms (at 1,000 req/s all of it must fit in 1.00 ms)")
+        rows.append(("1e. The floor: a signed-in POST that does nothing (bench/floor_wsgi.py: the same "
+                     "middleware, session, user, CSRF and login checks, body and headers as 1a), wrk, 8 connections",
+                     figure, "—", "info", "m1-floor"))
     for mode, label in (("spread", "1c. Autosave, real writes, 160 different answers, 8 clients (Python, keep the revision)"),
                         ("same", "1d. Autosave, real writes, all 8 clients on the same answer")):
         r = read_raw(f"m1_writes_{mode}")

@@ -10,7 +10,8 @@ bench/results/: wrk-auth.txt and the wrk bodies), with the environment of the ru
     .venv/bin/python bench/inprocess.py same 2000 [--profile cumulative|tottime] [--reps 5]
 
 Targets: `same` (bench/results/wrk-same.tsv: the unchanged autosave), `spread`
-(wrk-spread.tsv, cycling), `formpost` (the no-JS POST of article 5's whole page with every
+(wrk-spread.tsv, cycling), `floor` (the body of `same` posted to bench/floor_wsgi.py's
+address that does nothing: the cost of any signed-in POST), `formpost` (the no-JS POST of article 5's whole page with every
 answer changed, as run.sh's measurement 5; each POST is preceded by an untimed GET for the
 revisions), or a path to GET. Prints the median of the repetitions'
 mean wall time and process CPU time per request, and, with --profile, cProfile's
@@ -37,12 +38,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def _requests(target: str) -> list[tuple[str, str, bytes]]:
-    if target in ("same", "spread"):
+    if target in ("same", "spread", "floor"):
         rows = []
-        for line in (RESULTS / f"wrk-{target}.tsv").read_text().splitlines():
+        for line in (RESULTS / f"wrk-{'same' if target == 'floor' else target}.tsv").read_text().splitlines():
             if line:
                 path, body = line.split("\t", 1)
-                rows.append(("POST", path, body))
+                rows.append(("POST", "/bench/floor/" if target == "floor" else path, body))
         return _with_current_revisions(rows)
     return [("GET", target, b"")]
 
@@ -211,7 +212,11 @@ def main() -> None:
     parser.add_argument("--profile", choices=["cumulative", "tottime"], default="")
     args = parser.parse_args()
 
-    from config.wsgi import application
+    if args.target == "floor":
+        sys.path.insert(0, str(ROOT / "bench"))
+        from floor_wsgi import application
+    else:
+        from config.wsgi import application
 
     if args.target == "formpost":
         return _formpost(application, args)

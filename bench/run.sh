@@ -106,13 +106,15 @@ trap 'exit 130' INT TERM
 
 port_open() { "$VENV_PYTHON" -c "import socket, sys; s = socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1', $PORT)))"; }
 
-start_gunicorn() {
+start_gunicorn() {  # start_gunicorn [APP]: config.wsgi:application unless told
+    local app="${1:-config.wsgi:application}" extra=()
+    [ "$app" = config.wsgi:application ] || extra=(--pythonpath "$BENCH")  # bench/ apps only
     if port_open; then
         echo "[bench] ERROR: something already listens on 127.0.0.1:$PORT; stop it or set BENCH_PORT" >&2
         exit 1
     fi
     REDIS_URL="$GUNICORN_REDIS_URL" CELERY_QUEUE=bench \
-        "$VENV_DIR/bin/gunicorn" config.wsgi:application -w 2 -b "127.0.0.1:$PORT" \
+        "$VENV_DIR/bin/gunicorn" "${extra[@]}" "$app" -w 2 -b "127.0.0.1:$PORT" \
         --access-logfile "$RESULTS/access.log" --access-logformat '%(s)s %(D)s "%(r)s"' \
         </dev/null >>"$RESULTS/gunicorn.log" 2>&1 &   # gunicorn's and Django's log (409s, the injected 500)
     GUNICORN_PID=$!
@@ -206,9 +208,13 @@ fi
 # ---- 4. static baseline ---------------------------------------------------------------------
 log "4. static baseline: article 5's HTML as a static file (gunicorn restarted so that WhiteNoise sees it)"
 stop_gunicorn
-start_gunicorn
+# The same application with one more address (bench/floor_wsgi.py), for 1e.
+start_gunicorn floor_wsgi:application
 run_wrk m4-static 10 "comparison with article 5 at 8 clients" get "/static/bench/article-5.html?bench=m4"
 run_wrk m4-cluster-static 10 "comparison with the whole-cluster page" get "/static/bench/cluster.html?bench=m4c"
+log "1e. the floor: a signed-in POST that does nothing, same body and headers as 1a"
+awk -F'\t' '{print "/bench/floor/?bench=m1-floor\t" $2}' "$RESULTS/wrk-same.tsv" >"$RESULTS/wrk-floor.tsv"
+run_wrk m1-floor 10 "— (what 1a costs before the autosave's own work)" post "$RESULTS/wrk-floor.tsv" "$RESULTS/wrk-auth.txt"
 stop_gunicorn
 
 # Opt-in (BENCH_REPORTS=1): cluster reports at scale (bench/reports.py), in process, no server.
