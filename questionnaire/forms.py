@@ -27,6 +27,14 @@ def _is_part_of(name: str, codes: set[str]) -> bool:
 
 
 class AnswerBoundField(forms.BoundField):
+    def value(self):
+        # A question in ``stored_codes`` shows its stored answer even in a posted
+        # form: the page shown again after a conflict keeps what this person typed,
+        # but not the untouched copies of answers that someone else changed meanwhile.
+        if self.name in self.form.stored_codes:
+            return self.field.prepare_value(self.initial)
+        return super().value()
+
     @property
     def answer_html(self):
         """The question's field as the answering page shows it (field_render: the
@@ -42,9 +50,18 @@ class ArticleAnswerForm(forms.Form):
 
     revisions = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, questions: list[Question], answers: dict[int, Answer], shown: bool = True, **kwargs):
+    def __init__(
+        self,
+        *args,
+        questions: list[Question],
+        answers: dict[int, Answer],
+        shown: bool = True,
+        stored_codes: frozenset[str] = frozenset(),
+        **kwargs,
+    ):
         self.questions = questions
         self.answers = answers
+        self.stored_codes = stored_codes
         super().__init__(*args, **kwargs)
         if shown:
             self.fields["revisions"].initial = json.dumps({q.code: answers[q.pk].revision for q in questions if q.pk in answers})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -44,8 +44,11 @@ class Conflict:
 
 
 class EditConflict(Exception):
-    def __init__(self, conflicts: list[Conflict]):
+    def __init__(self, conflicts: list[Conflict], *, kept: list[Question] | None = None):
         self.conflicts = conflicts
+        # Answers changed by someone else that this editor posted as they first saw
+        # them (keep_untouched): not conflicts, their newer value stays.
+        self.kept = kept or []
         super().__init__(f"{len(conflicts)} answer(s) changed by someone else")
 
 
@@ -125,6 +128,8 @@ class SaveOutcome:
     saved: list[Question]
     # The answers of the questions posted, as they are after the save (None: never answered).
     answers: dict[int, Answer | None]
+    # Answers someone else changed that this editor posted untouched (keep_untouched).
+    kept: list[Question] = field(default_factory=list)
 
 
 def answers_save_detailed(
@@ -134,6 +139,7 @@ def answers_save_detailed(
     values: dict[Question, Any],
     base_revisions: dict[int, int],
     answers_read: dict[int, Answer | None] | None = None,
+    keep_untouched: bool = False,
 ) -> SaveOutcome:
     """Save the answers that changed; return the questions saved and the answers as
     they now are.
@@ -149,6 +155,13 @@ def answers_save_detailed(
     then answered with no further read. Anything else is decided under the locks,
     in one transaction; a save that changes nothing opens none (it writes nothing,
     and each of its reads is one statement).
+
+    ``keep_untouched`` (a whole page posted at once, which sends every answer it
+    shows): an answer someone else changed since ``base_revisions`` is no conflict
+    when the value posted is the one it had at that base revision (read from its
+    history), i.e. this editor did not touch it. It is left as the other person saved
+    it and listed in ``kept``. Without it (autosave, which sends only what was edited)
+    every such answer is a conflict.
     """
     question_ids = [q.pk for q in values]
     # Nothing to write when every posted value is the stored one (the save a field
@@ -168,12 +181,14 @@ def answers_save_detailed(
             status, state_id = (response.status, response.state_id) if known else _answering_status(response.pk, lock=False)
             _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
             return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
-    return _answers_save_locked(response=response, by=by, values=values, base_revisions=base_revisions)
+    return _answers_save_locked(
+        response=response, by=by, values=values, base_revisions=base_revisions, keep_untouched=keep_untouched
+    )
 
 
 @transaction.atomic
 def _answers_save_locked(
-    *, response: Response, by, values: dict[Question, Any], base_revisions: dict[int, int]
+    *, response: Response, by, values: dict[Question, Any], base_revisions: dict[int, int], keep_untouched: bool = False
 ) -> SaveOutcome:
     question_ids = [q.pk for q in values]
     status, state_id = _answering_status(response.pk, lock=True)
@@ -183,21 +198,54 @@ def _answers_save_locked(
     # sees the first one's revision.
     current = _lock_answers(response_id=response.pk, question_ids=question_ids)
     changed: list[tuple[Question, Any]] = []
-    conflicts: list[Conflict] = []
+    stale: list[tuple[Question, Any, Answer, int]] = []
     for question, value in values.items():
         answer = current.get(question.pk)
         if not _differs(value, answer):
             continue
         base = base_revisions.get(question.pk, 0)
         if answer and answer.revision != base:
-            conflicts.append(_conflict(question=question, yours=value, answer=answer))
+            stale.append((question, value, answer, base))
             continue
         changed.append((question, value))
+    conflicts: list[Conflict] = []
+    kept: list[Question] = []
+    if stale:
+        # Rare (someone else saved meanwhile), so the history is read only then.
+        seen = _values_at_revisions([(answer, base) for _q, _v, answer, base in stale]) if keep_untouched else {}
+        for question, value, answer, base in stale:
+            if answer.pk in seen and _same_value(value, seen[answer.pk]):
+                kept.append(question)
+            else:
+                conflicts.append(_conflict(question=question, yours=value, answer=answer))
     if conflicts:
-        raise EditConflict(conflicts)
+        raise EditConflict(conflicts, kept=kept)
     if changed:
         _write_answers(response_id=response.pk, state_id=state_id, changed=changed, current=current, by=by)
-    return SaveOutcome(saved=[q for q, _v in changed], answers={q.pk: current.get(q.pk) for q in values})
+    return SaveOutcome(saved=[q for q, _v in changed], answers={q.pk: current.get(q.pk) for q in values}, kept=kept)
+
+
+def _values_at_revisions(pairs: list[tuple[Answer, int]]) -> dict[int, Any]:
+    """answer id -> its value at the given revision (None at revision 0: not yet
+    answered), from the answers' history. An answer whose revision is not in its
+    history (a forged or damaged base) is left out: the caller treats it as a conflict."""
+    wanted = {answer.pk: base for answer, base in pairs}
+    found: dict[int, Any] = {pk: None for pk, base in wanted.items() if base == 0}
+    rows = (
+        _answer_history()
+        .filter(id__in=[pk for pk, base in wanted.items() if base > 0], revision__in={b for b in wanted.values() if b > 0})
+        .exclude(history_type="-")
+        .order_by("history_date", "history_id")
+        .values_list("id", "revision", "value")
+    )
+    for pk, revision, value in rows:
+        if wanted.get(pk) == revision:
+            found[pk] = value  # the last row of that revision wins
+    return found
+
+
+def _same_value(posted: Any, stored: Any) -> bool:
+    return posted == stored or (posted in EMPTY_VALUES and stored in EMPTY_VALUES)
 
 
 EMPTY_VALUES = (None, "", [], {})

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from . import answer_page, page_frame, selectors, services
@@ -161,11 +162,15 @@ def _answering_page(request, response, article):
             )
         if bound.is_valid():
             try:
-                services.answers_save(
+                # The page posts every answer it shows: an answer someone else saved
+                # meanwhile that comes back as this person first saw it was not
+                # touched here, and keeps its newer value (keep_untouched).
+                outcome = services.answers_save_detailed(
                     response=response,
                     by=request.user,
                     values=bound.answer_values(),
                     base_revisions=bound.cleaned_data["revisions"],
+                    keep_untouched=True,
                 )
             except services.ResponseLocked as exc:
                 messages.error(request, str(exc))
@@ -173,9 +178,13 @@ def _answering_page(request, response, article):
             except services.EditConflict as exc:
                 conflicts = exc.conflicts
                 # Rebuild the form on the newer revisions but keep what this person
-                # typed, so that saving again deliberately keeps their version.
+                # typed, so that saving again deliberately keeps their version; the
+                # answers they did not touch show the newer values, so that saving
+                # again cannot put back the old ones.
                 answers = answer_page.page_answers(response, questions)
-                bound = ArticleAnswerForm(request.POST, questions=questions, answers=answers)
+                bound = ArticleAnswerForm(
+                    request.POST, questions=questions, answers=answers, stored_codes=frozenset(q.code for q in exc.kept)
+                )
                 bound.data = bound.data.copy()
                 bound.data["revisions"] = bound.fields["revisions"].initial
                 bound.is_valid()
@@ -184,6 +193,18 @@ def _answering_page(request, response, article):
                     request,
                     _("Saved at %(time)s.") % {"time": time_format(timezone.localtime(), "H:i")},
                 )
+                if outcome.kept:
+                    messages.info(
+                        request,
+                        ngettext(
+                            "%(count)d answer that you did not change had been changed by someone else meanwhile: "
+                            "their version is kept.",
+                            "%(count)d answers that you did not change had been changed by someone else meanwhile: "
+                            "their versions are kept.",
+                            len(outcome.kept),
+                        )
+                        % {"count": len(outcome.kept)},
+                    )
                 return redirect(page_url)
         else:
             messages.error(request, _("Nothing was saved: please correct the answers marked below."))

@@ -7,7 +7,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from questionnaire.models import Answer, Response, ResponseSnapshot
-from questionnaire.services import EditConflict, Incomplete, ResponseLocked, answers_save, response_submit
+from questionnaire.services import (
+    EditConflict,
+    Incomplete,
+    ResponseLocked,
+    answers_save,
+    answers_save_detailed,
+    response_submit,
+)
 from reviews.models import Review
 from tests.factories import fill_required, question, revisions, save
 
@@ -89,6 +96,71 @@ def test_it_never_conflicts_when_two_people_edit_different_questions(response_a,
     answers_save(response=response_a, by=contributor_a, values={text: "Practice."}, base_revisions=both_started_from)
 
     assert stored(response_a) == {"FP-5.1.a.status": ("partially", 1), "FP-5.2.explanation": ("Practice.", 1)}
+
+
+def _whole_page_save(response, by, values, base_revisions):
+    return answers_save_detailed(response=response, by=by, values=values, base_revisions=base_revisions,
+                                 keep_untouched=True)
+
+
+def test_a_whole_page_save_keeps_what_someone_else_changed_when_the_editor_posts_it_untouched(
+    response_a, focal_point_a, contributor_a, version
+):
+    text, number = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q3")
+    save(response_a, focal_point_a, {text: "First text.", number: 3})
+    opened = revisions(response_a)
+    save(response_a, contributor_a, {text: "Contributor's text."})
+
+    outcome = _whole_page_save(response_a, focal_point_a, {text: "First text.", number: 7}, opened)
+
+    assert outcome.kept == [text] and outcome.saved == [number]
+    assert stored(response_a) == {"FP-5.1.a.explanation": ("Contributor's text.", 2), "FP-5.1.a.q3": (7, 2)}
+
+
+def test_a_whole_page_save_keeps_an_answer_first_given_by_someone_else_after_the_page_opened(
+    response_a, focal_point_a, contributor_a, version
+):
+    text, number = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q3")
+    opened = revisions(response_a)  # nothing answered yet
+    save(response_a, contributor_a, {text: "Contributor's text."})
+
+    outcome = _whole_page_save(response_a, focal_point_a, {text: "", number: 7}, opened)
+
+    assert outcome.kept == [text]
+    assert stored(response_a) == {"FP-5.1.a.explanation": ("Contributor's text.", 1), "FP-5.1.a.q3": (7, 1)}
+
+
+@pytest.mark.parametrize("base", [1, 99])
+def test_untouched_means_equal_to_the_value_at_the_base_revision_or_else_a_conflict(
+    base, response_a, focal_point_a, contributor_a, version
+):
+    text = question(version, "FP-5.1.a.explanation")
+    save(response_a, focal_point_a, {text: "First text."})
+    save(response_a, focal_point_a, {text: "Second text."})
+    save(response_a, contributor_a, {text: "Contributor's text."})
+    before = stored(response_a)
+
+    # At revision 1 the answer was "First text.", so "Second text." was typed here;
+    # revision 99 never existed (a forged page): neither is taken as untouched.
+    with pytest.raises(EditConflict) as caught:
+        _whole_page_save(response_a, focal_point_a, {text: "Second text."}, {text.pk: base})
+
+    assert [c.question for c in caught.value.conflicts] == [text]
+    assert stored(response_a) == before
+
+
+def test_an_autosave_of_a_stale_revision_is_a_conflict_even_with_the_old_value(
+    response_a, focal_point_a, contributor_a, version
+):
+    text = question(version, "FP-5.1.a.explanation")
+    save(response_a, focal_point_a, {text: "First text."})
+    save(response_a, contributor_a, {text: "Contributor's text."})
+
+    # An autosave sends only what was edited: typing the old text back is a choice.
+    with pytest.raises(EditConflict):
+        answers_save(response=response_a, by=focal_point_a, values={text: "First text."}, base_revisions={text.pk: 1})
+
+    assert stored(response_a) == {"FP-5.1.a.explanation": ("Contributor's text.", 2)}
 
 
 def test_it_lets_a_contributor_save(response_a, contributor_a, version):

@@ -12,6 +12,7 @@ import functools
 import html
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -191,6 +192,72 @@ def page_revisions(page) -> str:
     found = _REVISIONS_INPUT.search(page.content.decode())
     assert found, "the page has no revisions field"
     return html.unescape(found.group(1))
+
+
+class _FormFields(HTMLParser):
+    """The fields a browser posts from one form: named inputs (checked ones only
+    for radios and checkboxes; no buttons), textareas and selected options."""
+
+    def __init__(self, form_id: str):
+        super().__init__(convert_charrefs=True)
+        self.form_id, self.inside, self.fields = form_id, False, []
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+            return
+        if not self.inside:
+            return
+        name = a.get("name")
+        if tag == "input" and name and a.get("type", "text") not in ("submit", "button", "file"):
+            if a.get("type") in ("radio", "checkbox") and "checked" not in a:
+                return
+            self.fields.append((name, a.get("value") or ("on" if a.get("type") == "checkbox" else "")))
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea" and self._textarea is not None:
+            text = "".join(self._text)
+            # As browsers do: the one newline after <textarea> is not part of the value.
+            self.fields.append((self._textarea, text[1:] if text.startswith("\n") else text))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def form_data(page, form_id: str = "answer-form") -> list[tuple[str, str]]:
+    """Everything a browser without JavaScript posts when this page's form is saved
+    as it is shown (every answer, every revision)."""
+    parser = _FormFields(form_id)
+    parser.feed(page.content.decode())
+    assert parser.fields, f"no form {form_id!r} on the page"
+    return parser.fields
+
+
+def with_values(fields: list[tuple[str, str]], **changes: str) -> dict[str, list[str]]:
+    """``fields`` as POST data, with the fields named in ``changes`` replaced (names
+    with dots and hyphens: ``with_values(fields, **{"FP-5.1.a.q2": "…"})``)."""
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    for name, value in changes.items():
+        data[name] = [value]
+    return data
 
 
 def stored_answers(response) -> dict[str, tuple[Any, int]]:

@@ -13,7 +13,16 @@ from django.urls import reverse
 from questionnaire.models import Answer, Question
 from tests.factories import question, save
 
-from .conftest import legislation_rows, messages_of, page_revisions, stored_answers, submit, ta_block
+from .conftest import (
+    form_data,
+    legislation_rows,
+    messages_of,
+    page_revisions,
+    stored_answers,
+    submit,
+    ta_block,
+    with_values,
+)
 from tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +238,75 @@ def test_it_saves_a_deliberate_overwrite_from_the_conflict_page(as_user, focal_p
         "FP-5.1.a.q3": (5, 1),
     }
     assert Answer.objects.get(response=response_a, question__code="FP-5.1.a.explanation").updated_by == focal_point_a
+
+
+def test_a_whole_page_save_keeps_an_answer_someone_else_changed_that_this_editor_did_not_touch(
+    as_user, focal_point_a, contributor_a, response_a, version
+):
+    explanation, q2 = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q2")
+    save(response_a, focal_point_a, {explanation: "First explanation", q2: "First offence"})
+    client = as_user(focal_point_a)
+    shown = form_data(client.get(article_url(response_a)))
+    # Meanwhile, the contributor improves the explanation.
+    save(response_a, contributor_a, {explanation: "The contributor's explanation"})
+
+    # The focal point changes only the offence and saves the whole page, which also
+    # posts the explanation as it was when the page was opened.
+    page = client.post(article_url(response_a), with_values(shown, **{"FP-5.1.a.q2": "Possession without a licence"}),
+                       follow=True)
+
+    assert page.redirect_chain[0][1] == 302
+    stored = stored_answers(response_a)
+    assert stored["FP-5.1.a.explanation"] == ("The contributor's explanation", 2)
+    assert stored["FP-5.1.a.q2"] == ("Possession without a licence", 2)
+    assert any("1 answer that you did not change had been changed by someone else meanwhile" in m
+               for m in messages_of(page))
+
+
+def test_the_conflict_page_shows_the_newer_untouched_answers_so_that_saving_again_keeps_them(
+    as_user, focal_point_a, contributor_a, response_a, version
+):
+    explanation, q2 = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q2")
+    save(response_a, focal_point_a, {explanation: "First explanation", q2: "First offence"})
+    client = as_user(focal_point_a)
+    shown = form_data(client.get(article_url(response_a)))
+    save(response_a, contributor_a, {explanation: "The contributor's explanation", q2: "The contributor's offence"})
+
+    # Both changed the offence: a conflict. The explanation the focal point did not touch.
+    conflict = client.post(article_url(response_a), with_values(shown, **{"FP-5.1.a.q2": "The focal point's offence"}))
+
+    assert conflict.status_code == 409
+    body = conflict.content.decode()
+    conflicts = body[body.index('id="conflicts"'):body.index('id="answer-form"')]
+    assert re.findall(r'<a href="#q-([^"]+)">', conflicts) == ["FP-5.1.a.q2"]
+    assert "The contributor&#x27;s offence" in conflicts
+    assert re.search(r'<textarea[^>]*name="FP-5.1.a.explanation"[^>]*>\s*The contributor&#x27;s explanation</textarea>',
+                     body)
+    assert re.search(r'name="FP-5.1.a.q2"[^>]*value="The focal point&#x27;s offence"|'
+                     r'<textarea[^>]*name="FP-5.1.a.q2"[^>]*>\s*The focal point&#x27;s offence</textarea>', body)
+
+    # Saving the conflict page as it is shown keeps the focal point's offence, on
+    # purpose, and the contributor's explanation.
+    page = client.post(article_url(response_a), with_values(form_data(conflict)))
+
+    assert page.status_code == 302
+    stored = stored_answers(response_a)
+    assert stored["FP-5.1.a.q2"] == ("The focal point's offence", 3)
+    assert stored["FP-5.1.a.explanation"] == ("The contributor's explanation", 2)
+
+
+def test_a_whole_page_save_still_stops_on_an_answer_both_changed(as_user, focal_point_a, contributor_a, response_a,
+                                                                 version):
+    explanation = question(version, "FP-5.1.a.explanation")
+    save(response_a, focal_point_a, {explanation: "First explanation"})
+    client = as_user(focal_point_a)
+    shown = form_data(client.get(article_url(response_a)))
+    save(response_a, contributor_a, {explanation: "The contributor's explanation"})
+
+    page = client.post(article_url(response_a), with_values(shown, **{"FP-5.1.a.explanation": "The focal point's"}))
+
+    assert page.status_code == 409
+    assert stored_answers(response_a)["FP-5.1.a.explanation"] == ("The contributor's explanation", 2)
 
 
 # --- A submitted response -------------------------------------------------------------
