@@ -10,6 +10,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("session/form-token/", views.form_token, name="form_token"),
     # Sign-in, second factor (accounts/2fa/), password reset, own sessions (accounts/sessions/).
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -367,11 +367,16 @@ def _status(request, question, state: str, *, answer=None, revision=None, status
         )
     elif state == "conflict":
         conflict = context["conflict"]
+        # data-conflict: answer.js then sends this text again only when the person
+        # chooses to keep it (a button here, or editing it), never by itself.
         parts.append(
             format_html(
-                '<span class="text-danger d-block" role="alert">{}</span>'
+                '<span class="text-danger d-block" role="alert" data-conflict>{}</span>'
                 '<span class="answer-text d-block border rounded p-2 my-1">{}</span>'
-                '<span class="d-block small">{}</span>',
+                '<span class="d-block small">{}</span>'
+                '<span class="d-block mt-1"><button type="button" class="btn btn-sm btn-outline-primary me-2" '
+                'data-keep-mine>{}</button><button type="button" class="btn btn-sm btn-outline-secondary" '
+                "data-take-theirs>{}</button></span>",
                 _("Not saved: %(who)s changed this answer at %(when)s. Their version:")
                 % {"who": conflict.changed_by, "when": time_format(timezone.localtime(conflict.changed_at), "H:i")},
                 context["theirs"] or "—",
@@ -379,6 +384,8 @@ def _status(request, question, state: str, *, answer=None, revision=None, status
                     "Your text is still in the field. Edit it again or save the page to keep yours; "
                     "reload the page to take theirs."
                 ),
+                _("Keep my version"),
+                _("Take their version"),
             )
         )
     return HttpResponse("".join(parts), status=status)

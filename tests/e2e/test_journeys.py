@@ -361,6 +361,89 @@ def test_leaving_a_field_after_its_typed_save_sends_nothing_more(open_page, demo
     assert len(saves) == 2, saves
 
 
+def _colleague_saves(response_id: int, code: str, text: str) -> None:
+    """A contributor of Ghana saves one answer from a page of their own (services)."""
+    from django.contrib.auth import get_user_model
+
+    from parties.models import Membership
+    from questionnaire.models import Question, Response
+    from tests.factories import save
+
+    response = Response.objects.get(pk=response_id)
+    colleague, _ = get_user_model().objects.get_or_create(
+        username="kofi.colleague", defaults={"email": "kofi@demo.test", "first_name": "Kofi", "last_name": "Colleague"}
+    )
+    Membership.objects.get_or_create(user=colleague, state_id=response.state_id, role=Membership.Role.CONTRIBUTOR)
+    save(response, colleague, {Question.objects.get(version_id=response.version_id, code=code): text})
+
+
+def test_an_autosave_stopped_by_a_colleagues_newer_save_waits_for_the_persons_choice(open_page, demo):
+    from questionnaire.models import Answer
+
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    page.goto(f"/responses/{demo.ghana_response}/articles/5/")
+    section = provision(page, "5(1)(a)")
+    _colleague_saves(demo.ghana_response, "FP-5.1.a.explanation", "Kofi's explanation")
+    saves = []
+    page.on("request", lambda r: saves.append(r.url) if "/answers/FP-5.1.a.explanation/" in r.url else None)
+
+    field = section.get_by_label(EXPLANATION_PROMPT)
+    field.fill("The focal point's explanation")
+    expect(section.get_by_text(re.compile(r"Kofi Colleague changed this answer at"))).to_be_visible(timeout=15_000)
+    expect(section.get_by_text("Kofi's explanation")).to_be_visible()
+    # Leaving the field fires "change" with the text that was stopped: nothing is sent.
+    field.blur()
+    page.wait_for_timeout(1500)
+    assert len(saves) == 1, saves
+    stored = Answer.objects.get(response_id=demo.ghana_response, question__code="FP-5.1.a.explanation")
+    assert (stored.value, stored.revision) == ("Kofi's explanation", 1)
+
+    # The person chooses: their version, over Kofi's, on purpose.
+    section.get_by_role("button", name="Keep my version").click()
+    expect(section.get_by_text(re.compile(r"^Saved at \d\d:\d\d$"))).to_be_visible(timeout=15_000)
+    stored.refresh_from_db()
+    assert (stored.value, stored.revision) == ("The focal point's explanation", 2)
+    # The 409 is the browser's only complaint: the notice's buttons break no CSP rule.
+    assert not [e for e in page.console_errors if "409" not in e], page.console_errors
+
+
+def test_take_their_version_shows_the_colleagues_answer_in_the_field(open_page, demo):
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    page.goto(f"/responses/{demo.ghana_response}/articles/5/")
+    _colleague_saves(demo.ghana_response, "FP-5.1.a.explanation", "Kofi's explanation")
+    section = provision(page, "5(1)(a)")
+    section.get_by_label(EXPLANATION_PROMPT).fill("The focal point's explanation")
+    expect(section.get_by_text(re.compile(r"Kofi Colleague changed this answer at"))).to_be_visible(timeout=15_000)
+
+    section.get_by_role("button", name="Take their version").click()
+
+    expect(provision(page, "5(1)(a)").get_by_label(EXPLANATION_PROMPT)).to_have_value("Kofi's explanation")
+    assert page.url.endswith("#q-FP-5.1.a.explanation")
+
+
+def test_an_autosave_refused_for_a_replaced_form_token_takes_the_new_token_and_saves(open_page, demo):
+    """Signing in again (in another tab, after "you are signed out") replaces the form
+    token: the open page's saves would all be refused."""
+    from questionnaire.models import Answer
+
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    page.goto(f"/responses/{demo.ghana_response}/articles/5/")
+    page.evaluate("document.querySelector('#answer-form [name=csrfmiddlewaretoken]').value = 'x'.repeat(64)")
+    refused = []
+    page.on("response", lambda r: refused.append(r.status) if "/answers/FP-5.1.a.explanation/" in r.url else None)
+    section = provision(page, "5(1)(a)")
+
+    section.get_by_label(EXPLANATION_PROMPT).fill("Saved with the new token")
+
+    expect(section.get_by_text(re.compile(r"^Saved at \d\d:\d\d$"))).to_be_visible(timeout=15_000)
+    assert refused == [403, 200], refused
+    stored = Answer.objects.get(response_id=demo.ghana_response, question__code="FP-5.1.a.explanation")
+    assert stored.value == "Saved with the new token"
+
+
 # --- 7. The whole cluster on one page ---------------------------------------------------
 
 

@@ -177,6 +177,8 @@ def _evidence_edit_post(ctx) -> dict:
 
 ACCESS: dict[str, Rule] = {
     "home": Rule(lambda ctx: reverse("home"), (Case("GET", DRAFT, signed_in(OK)),)),
+    # Everyone signed in gets their own token (tests/views/test_form_token.py).
+    "form_token": Rule(lambda ctx: reverse("form_token"), (Case("GET", DRAFT, signed_in(OK)),)),
     # --- Answering (questionnaire/*) ---
     "questionnaire:response": Rule(
         lambda ctx: reverse("questionnaire:response", args=[ctx.response.pk]),

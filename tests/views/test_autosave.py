@@ -46,6 +46,10 @@ def test_it_stops_a_stale_save_and_shows_the_newer_answer_with_who_and_when(resp
     assert "Cora&#x27;s newer text" in html and "Cora Contributor" in html
     # The next save starts from their revision: saving again keeps mine, knowingly.
     assert 'name="rev-FP-5.1.a.explanation" value="1"' in html
+    # The two choices, as buttons that answer.js acts on (the page's script, no inline code).
+    assert "data-conflict" in html
+    assert '<button type="button" class="btn btn-sm btn-outline-primary me-2" data-keep-mine>Keep my version</button>' in html
+    assert "data-take-theirs>Take their version</button>" in html
     assert stored_answers(response_a)["FP-5.1.a.explanation"] == ("Cora's newer text", 1)
     kept = autosave(client_for(focal_point_a), response_a, "FP-5.1.a.explanation",
                     **{"FP-5.1.a.explanation": "Ada's older text", "rev-FP-5.1.a.explanation": "1"})
