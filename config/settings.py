@@ -370,6 +370,11 @@ CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=30.0)
 # Domain settings: named, not magic numbers.
 INVITATION_VALID_DAYS = 10
 ANSWER_TEXT_MAX_LENGTH = env.int("ANSWER_TEXT_MAX_LENGTH", default=50_000)
+# A whole cluster saved at once may legitimately carry several long answers, and a
+# browser sends each non-Latin character as up to nine bytes (%XX per UTF-8 byte):
+# Django's 2.5 MB would refuse a page with a few full-length Arabic or Chinese
+# answers. Beyond this, config.views.bad_request says what happened.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=16 * 1024 * 1024)
 SELF_ASSESSMENT_DUE_MONTHS = 6
 # Deadlines of a review from its launch (domain.md 1.7); each cycle keeps its own copy.
 FOCAL_POINT_DUE_WEEKS = 2

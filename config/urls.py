@@ -20,4 +20,6 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]
+handler400 = "config.views.bad_request"
+
 admin.site.site_header = "Firearms Protocol review — administration"

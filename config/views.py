@@ -1,10 +1,14 @@
 """The home page: what each role has to do, composed from every app; the fresh
 form token that an open answering page asks for after signing in again."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -41,3 +45,25 @@ def form_token(request):
     (static/js/answer.js). Same-origin only: no CORS header is ever sent, so another
     site cannot read it; it is the token of whoever asks, nobody else's."""
     return JsonResponse({"token": get_token(request)})
+
+
+def bad_request(request, exception=None):
+    """handler400: a request that could not be read, said in words. Above all a post
+    larger than DATA_UPLOAD_MAX_MEMORY_SIZE (a pasted book in one answer): nothing
+    was saved, and the person learns why and what to do. An autosave gets the words
+    as plain text (answer.js shows them under the answer); a page, a page of its own
+    that needs no session, user or template context (the request may be unreadable)."""
+    if isinstance(exception, RequestDataTooBig):
+        status = 413
+        message = _(
+            "Nothing was saved: this page sent more than %(size)d MB at once. One answer holds at most "
+            "%(chars)d characters: shorten the longest text and save again (your browser's Back button "
+            "returns to what you typed)."
+        ) % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024), "chars": settings.ANSWER_TEXT_MAX_LENGTH}
+    else:
+        status = 400
+        message = _("Nothing was saved: the request could not be read. Reload the page and try again.")
+    if getattr(request, "htmx", False):
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    page = render_to_string("error.html", {"title": _("Not saved"), "message": message})
+    return HttpResponse(page, status=status)

@@ -153,8 +153,11 @@
       setText(block, texts.retrying, "text-danger");
       window.setTimeout(function () { window.htmx.trigger(block, "retry"); }, delay);
     } else if (status !== 422) {
-      // Refused for good (403 again, 400, 404, 413…): not "Saving…" for ever.
-      setText(block, texts.refused, "text-danger");
+      // Refused for good (403 again, 400, 404, 413…): not "Saving…" for ever. The
+      // server's words when it sent some (plain text, shown as text).
+      var xhr = event.detail.xhr;
+      var plain = xhr && (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
+      setText(block, (plain && xhr.responseText.slice(0, 500)) || texts.refused, "text-danger");
     }
   });
 

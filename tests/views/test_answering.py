@@ -4,6 +4,7 @@ ways a POST is refused without saving anything."""
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 import pytest
 from django.conf import settings
@@ -307,6 +308,40 @@ def test_a_whole_page_save_still_stops_on_an_answer_both_changed(as_user, focal_
 
     assert page.status_code == 409
     assert stored_answers(response_a)["FP-5.1.a.explanation"] == ("The contributor's explanation", 2)
+
+
+# --- A post too large to read ----------------------------------------------------------
+
+
+def test_a_post_over_the_size_limit_says_what_happened_and_saves_nothing(as_user, focal_point_a, response_a, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    client = as_user(focal_point_a)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
+    body = urllib.parse.urlencode({"revisions": "{}", "FP-5.1.a.explanation": "ع" * 200_000}).encode()
+
+    page = client.generic("POST", article_url(response_a), body, content_type="application/x-www-form-urlencoded")
+
+    assert page.status_code == 413
+    text = page.content.decode()
+    assert '<html lang="ar" dir="rtl">' in text and "<h1" in text and 'role="alert"' in text
+    # In the person's language, with both limits.
+    assert "لم يُحفظ أي شيء: أرسلت هذه الصفحة أكثر من 1 ميغابايت" in text and "50000" in text
+    assert stored_answers(response_a) == {}
+
+
+def test_an_autosave_over_the_size_limit_gets_the_words_as_plain_text(as_user, focal_point_a, response_a, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    body = urllib.parse.urlencode({"FP-5.1.a.explanation": "x" * 1_100_000, "rev-FP-5.1.a.explanation": "0"}).encode()
+
+    page = as_user(focal_point_a).generic(
+        "POST", reverse("questionnaire:answer_save", args=[response_a.pk, "FP-5.1.a.explanation"]), body,
+        content_type="application/x-www-form-urlencoded", headers={"HX-Request": "true"},
+    )
+
+    assert page.status_code == 413
+    assert page["Content-Type"].startswith("text/plain")
+    assert "Nothing was saved: this page sent more than 1 MB at once" in page.content.decode()
+    assert stored_answers(response_a) == {}
 
 
 # --- A submitted response -------------------------------------------------------------
