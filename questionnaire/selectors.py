@@ -93,6 +93,34 @@ def is_applicable(question: Question, values: dict[int, Any], applicable: dict[i
     return value in question.condition_values
 
 
+class AskedWalk:
+    """Which stored answers were asked, for exports that stream the answers of many
+    responses ordered by response and then question order: a question whose condition
+    does not hold in its response (a "challenges" answer kept from before the status
+    became "yes") is not exported as answered. Only the values that conditions read
+    are kept, and only for the response being walked."""
+
+    def __init__(self, questions: Iterable[Question]):
+        self.by_id = {q.pk: q for q in questions}
+        self.targets = {q.condition_question_id for q in self.by_id.values() if q.condition_question_id}
+        self._response = None
+        self._values: dict[int, Any] = {}
+        self._applicable: dict[int, bool] = {}
+
+    def reads(self, question_id: int) -> bool:
+        """Whether conditions read this question's value (pass it to ``asked``)."""
+        return question_id in self.targets
+
+    def asked(self, response_id: int, question_id: int, value: Any = None) -> bool:
+        if response_id != self._response:
+            self._response, self._values, self._applicable = response_id, {}, {}
+        if question_id in self.targets:
+            self._values[question_id] = value
+        question = self.by_id[question_id]
+        asked = self._applicable[question_id] = is_applicable(question, self._values, self._applicable)
+        return asked
+
+
 @dataclass
 class ArticleProgress:
     article_id: int

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from parties.models import State
 from questionnaire.kinds import kind_of
 from questionnaire.models import Answer, Article, Response
-from questionnaire.selectors import version_questions
+from questionnaire.selectors import AskedWalk, version_questions
 
 from ..models import Review, ReviewCycle
 from .cells import safe_cell
@@ -72,7 +72,9 @@ def cluster_csv_lines(*, cycle: ReviewCycle) -> Iterator[bytes]:
     # JSON value. Fields are always quoted (RFC 4180), lines end with CRLF, as the
     # csv module writes them; this is 3x faster than a csv.writer call per row.
     questions = {}
-    for q in version_questions(first):
+    every = list(version_questions(first))
+    walk = AskedWalk(every)
+    for q in every:
         labels = {c.code: str(c.label) for c in q.choices.all()}
         prefix = f"{numbers.get(q.article_id, '')},{_quote(safe_cell(q.code))},{q.kind},"
         questions[q.pk] = (prefix, kind_of(q), labels)
@@ -84,15 +86,21 @@ def cluster_csv_lines(*, cycle: ReviewCycle) -> Iterator[bytes]:
         # is not already known (most answers repeat a short value).
         .annotate(raw=Cast("value", output_field=TextField()))
         .order_by("response__state__name", "response_id", "question__order")
-        .values_list("response__state__iso3", "response__state__name", "response__state__regional_group", "question_id", "raw")
+        .values_list(
+            "response__state__iso3", "response__state__name", "response__state__regional_group", "response_id",
+            "question_id", "raw",
+        )
         .iterator(chunk_size=CHUNK)
     )
     shown: dict[tuple[int, str], str] = {}
     states: dict[str, str] = {}
     buffer: list[str] = []
-    for iso3, name, group, question_id, dumped in rows:
+    for iso3, name, group, response_id, question_id, dumped in rows:
         prefix, kind, labels = questions[question_id]
         dumped = dumped or "null"
+        # Rows come in question order within a response: conditions read earlier rows.
+        if not walk.asked(response_id, question_id, json.loads(dumped) if walk.reads(question_id) else None):
+            continue
         if len(dumped) <= MEMO_MAX_LEN:
             key = (question_id, dumped)
             display = shown.get(key)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from parties.models import State
 from questionnaire.kinds import IMPLEMENTATION_CHOICES, YES_NO_CHOICES
 from questionnaire.models import Answer, Article, Response
-from questionnaire.selectors import version_questions
+from questionnaire.selectors import AskedWalk, version_questions
 
 from ..models import Review, ReviewCycle
 from .summary_docx import _clean, safe_filename
@@ -63,18 +63,26 @@ def general_report_data(*, cycle_id: int, progress=lambda p: None) -> GeneralRep
     questions = []
     articles = []
     if version_id is not None:
-        questions = [q for q in version_questions(version_id) if q.kind in CHOICE_KINDS]
+        every = version_questions(version_id)
+        questions = [q for q in every if q.kind in CHOICE_KINDS]
         articles = list(Article.objects.filter(version_id=version_id).order_by("order"))
+        walk = AskedWalk(every)
+        counted = {q.pk for q in questions}
+        # The counted answers and those their conditions read, in question order per
+        # response: an answer whose question was not asked is not counted.
         answers = (
             Answer.objects.filter(
                 response__review__cycle=cycle,
                 response__status=Response.Status.SUBMITTED,
-                question_id__in=[q.pk for q in questions],
+                question_id__in=counted | walk.targets,
             )
-            .values_list("question_id", "value", "response__state__regional_group")
+            .order_by("response_id", "question__order")
+            .values_list("response_id", "question_id", "value", "response__state__regional_group")
             .iterator(chunk_size=5000)
         )
-        for question_id, value, group in answers:
+        for response_id, question_id, value, group in answers:
+            if not walk.asked(response_id, question_id, value) or question_id not in counted:
+                continue
             for code in value if isinstance(value, list) else [value]:
                 if code not in (None, ""):
                     counts[(question_id, code, group)] += 1

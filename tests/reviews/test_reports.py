@@ -108,6 +108,38 @@ def test_the_csv_neutralises_formulas_and_keeps_1_mb_rtl_and_emoji_text_intact(c
     assert json.loads(big[7]) == MB_TEXT
 
 
+def test_the_csv_leaves_out_answers_to_questions_that_were_not_asked(cycle, parties, secretariat, version):
+    status, challenges = (Question.objects.get(version=version, code=c) for c in ("FP-5.1.a.status", "FP-5.1.a.challenges"))
+    # Challenges are asked when the status is "no" or "partially": Ghana's stayed from
+    # before its status became "yes"; the second State's status is "no".
+    _put(parties[0], status, "yes")
+    _put(parties[0], challenges, "Written when the status was no")
+    _put(parties[1], status, "no")
+    _put(parties[1], challenges, "No licensing law yet")
+
+    _data, rows = _csv_rows(cycle, secretariat)
+
+    cells = {(row[0], row[4]): row[6] for row in rows[1:]}
+    assert (parties[0].iso3, "FP-5.1.a.challenges") not in cells
+    assert cells[(parties[1].iso3, "FP-5.1.a.challenges")] == "No licensing law yet"
+    assert (parties[0].iso3, "FP-5.1.a.status") in cells  # the answers that were asked stay
+
+
+def test_the_walk_of_the_exports_knows_which_answers_were_asked(version):
+    from questionnaire.selectors import AskedWalk
+
+    status, challenges = (Question.objects.get(version=version, code=c) for c in ("FP-5.1.a.status", "FP-5.1.a.challenges"))
+    walk = AskedWalk([status, challenges])
+
+    # One response: status "yes" hides the challenges; the next response starts afresh.
+    assert walk.asked(1, status.pk, "yes") is True
+    assert walk.asked(1, challenges.pk) is False
+    assert walk.asked(2, status.pk, "partially") is True
+    assert walk.asked(2, challenges.pk) is True
+    # A response with no status stored: its challenges were not asked either.
+    assert walk.asked(3, challenges.pk) is False
+
+
 def test_the_csv_costs_the_same_queries_for_one_or_six_submitted_states(parties, version, secretariat):
     small = cycle_launch(cluster=version.cluster, year=2027, states=parties[:1], by=secretariat, seed="s")
     large = cycle_launch(cluster=version.cluster, year=2028, states=parties[1:7], by=secretariat, seed="l")
