@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from .kinds import kind_of
 from .models import Answer, Choice, Question, Response
-from .permissions import answers_for_state
+from .permissions import answers_for_state, clarification_open
 from .services import ResponseLocked, answers_save
 
 # history_change_reason of a row written by a restore (language-neutral; shown translated).
@@ -192,7 +192,11 @@ def answer_restore(*, response: Response, question: Question, revision: int, by)
     locked = Response.objects.select_for_update().get(pk=response.pk)
     if not answers_for_state(by, locked):
         raise PermissionDenied
-    if locked.status != Response.Status.DRAFT:
+    # As for any edit: a draft, or a submitted response while the reviewers' questions
+    # are open (a restore is a change like the others, kept in the history).
+    if locked.status != Response.Status.DRAFT and not (
+        locked.status == Response.Status.SUBMITTED and clarification_open(locked.pk)
+    ):
         raise ResponseLocked(_("This response has been submitted: earlier versions can no longer be restored."))
     rows = _history_rows(response=locked, question=question)
     old = None

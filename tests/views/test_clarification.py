@@ -50,6 +50,24 @@ def test_the_state_revises_an_answer_during_the_dialogue(submitted_a, review_a, 
     assert (copy.sha256, copy.data) == (sha, data)  # the submitted copy is what was submitted
 
 
+def test_the_state_restores_an_earlier_version_during_the_dialogue_as_the_history_page_offers(
+    submitted_a, review_a, focal_point_a, contributor_a
+):
+    set_review_status(review_a, Review.Status.DIALOGUE)
+    submitted_text = current(submitted_a)
+    revise(contributor_a, submitted_a, "Clarified for the reviewers.", submitted_text.revision)
+    client = client_for(focal_point_a)
+    history_page = client.get(reverse("questionnaire:answer_history", args=[submitted_a.pk, CODE]))
+    restore_url = reverse("questionnaire:answer_restore", args=[submitted_a.pk, CODE, submitted_text.revision])
+    assert restore_url in history_page.content.decode()  # offered...
+
+    client.post(restore_url)
+
+    # ...and done, as a new change on top of the clarification.
+    after = current(submitted_a)
+    assert (after.value, after.revision, after.updated_by) == (submitted_text.value, submitted_text.revision + 2, focal_point_a)
+
+
 @pytest.mark.parametrize(
     "status", [Review.Status.SUBMITTED, Review.Status.DRAFTING_OBSERVATIONS, Review.Status.AGREED, Review.Status.FINALIZED]
 )
