@@ -83,6 +83,11 @@ class Kind:
     def is_answered(self, value: Any) -> bool:
         return value not in (None, "", [], {})
 
+    def accepts(self, value: Any, codes: set[str]) -> bool:
+        """Whether a stored value (another version's answer, carried over) is one this
+        question can hold; ``codes``: the question's choice codes."""
+        return True
+
     def display(self, value: Any, labels: dict[str, str]) -> str:
         if value in (None, ""):
             return ""
@@ -134,6 +139,12 @@ class SingleChoice(Kind):
     def display(self, value, labels):
         return str(labels.get(value, value)) if value else ""
 
+    def accepts(self, value, codes):
+        return isinstance(value, str) and value in self._codes(codes)
+
+    def _codes(self, codes: set[str]) -> set[str]:
+        return codes
+
 
 class Implementation(SingleChoice):
     name = "implementation"
@@ -144,6 +155,9 @@ class Implementation(SingleChoice):
 
     def display(self, value, labels):
         return str(dict(IMPLEMENTATION_CHOICES).get(value, "")) if value else ""
+
+    def _codes(self, codes):
+        return {code for code, _label in IMPLEMENTATION_CHOICES}
 
 
 class YesNo(SingleChoice):
@@ -156,6 +170,9 @@ class YesNo(SingleChoice):
     def display(self, value, labels):
         return str(dict(YES_NO_CHOICES).get(value, "")) if value else ""
 
+    def _codes(self, codes):
+        return {code for code, _label in YES_NO_CHOICES}
+
 
 class MultiChoice(Kind):
     name = "multi_choice"
@@ -165,6 +182,9 @@ class MultiChoice(Kind):
 
     def display(self, value, labels):
         return "; ".join(str(labels.get(code, code)) for code in value or [])
+
+    def accepts(self, value, codes):
+        return isinstance(value, list) and all(isinstance(code, str) and code in codes for code in value)
 
 
 class RowsWidget(forms.Widget):

@@ -4,6 +4,7 @@ submission. Each service is one transaction and checks who may act."""
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,8 @@ from parties.models import State
 
 from parties.permissions import roles_of
 
-from .models import Answer, Article, ArticleAssignment, Question, QuestionnaireVersion, Response, ResponseSnapshot
+from .kinds import kind_of
+from .models import Answer, Article, ArticleAssignment, Choice, Question, QuestionnaireVersion, Response, ResponseSnapshot
 from .permissions import ANSWERING_ROLES, answers_for_state, clarification_open, is_focal_point_of_state
 from .rows import from_row
 from .selectors import previous_response, response_document, response_progress
@@ -515,10 +517,16 @@ def response_carry_over(*, response: Response, by) -> int:
         .exclude(value__isnull=True)
         .values_list("question__code", "question__kind", "value")
     }
+    # Only what the new question can hold: a choice the new version no longer
+    # offers is not copied (it would show as no choice and export as a stray code).
+    codes: dict[int, set[str]] = defaultdict(set)
+    for question_id, code in Choice.objects.filter(question__version_id=locked.version_id).values_list("question_id", "code"):
+        codes[question_id].add(code)
     copies = [
         Answer(response=locked, question=q, value=old[q.code][1], revision=1, carried_over=True, updated_by=by)
         for q in Question.objects.filter(version_id=locked.version_id).only("pk", "code", "kind")
         if q.code in old and q.code not in answered and old[q.code][0] == q.kind
+        and kind_of(q).accepts(old[q.code][1], codes[q.pk])
     ]
     # One by one (not bulk_create) so that each copy enters the answer's history.
     for answer in copies:

@@ -84,6 +84,23 @@ def test_it_carries_over_previous_answers_to_be_confirmed(tmp_path, response_a, 
     assert response_progress(response).answered_required == before + 1
 
 
+def test_it_carries_over_only_choices_the_newer_questionnaire_still_offers(tmp_path, response_a, focal_point_a, version):
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.status"): "yes",
+                                     question(version, "FP-5.1.a.q1"): "several_offences",
+                                     question(version, "FP-14.status"): "no"})
+    # Codes the newer version does not offer (a choice withdrawn, a status renamed).
+    Answer.objects.filter(response=response_a, question__code="FP-5.1.a.q1").update(value="withdrawn")
+    Answer.objects.filter(response=response_a, question__code="FP-14.status").update(value="maybe")
+    newer = _second_version(tmp_path, version)
+    response = response_get_or_create(state=response_a.state, version=newer, due_date=None)
+
+    client_for(focal_point_a).post(reverse("questionnaire:carry_over", args=[response.pk]))
+
+    copied = dict(Answer.objects.filter(response=response).values_list("question__code", "value"))
+    assert copied["FP-5.1.a.status"] == "yes"
+    assert "FP-5.1.a.q1" not in copied and "FP-14.status" not in copied
+
+
 def test_it_never_overwrites_an_answer_when_carrying_over(tmp_path, response_a, focal_point_a, version):
     save(response_a, focal_point_a, {question(version, "FP-5.1.a.explanation"): "Old"})
     newer = _second_version(tmp_path, version)
