@@ -55,6 +55,24 @@ def presence_others(*, response_id: int, article_id: int, user) -> list[str]:
     return sorted(name for uid, (name, seen) in present.items() if uid != user.pk and now - seen < PRESENCE_SECONDS)
 
 
+def presence_others_in(*, response_id: int, article_ids: list[int], user) -> list[tuple[str, list[int]]]:
+    """Who else is editing any of these articles (the whole-cluster page): each
+    name with the articles they are on, from one cache round trip."""
+    now = time.time()
+    keys = {_key(response_id, article_id): article_id for article_id in article_ids}
+    try:
+        found = cache.get_many(list(keys))
+    except Exception:  # noqa: BLE001
+        log.warning("presence: cache unavailable, note not shown", exc_info=True)
+        return []
+    where: dict[str, list[int]] = {}
+    for key, present in found.items():
+        for uid, (name, seen) in (present or {}).items():
+            if uid != user.pk and now - seen < PRESENCE_SECONDS:
+                where.setdefault(name, []).append(keys[key])
+    return sorted((name, sorted(ids)) for name, ids in where.items())
+
+
 def presence_forget() -> None:
     """For tests: forget the per-process touch memo."""
     _last_touch.clear()

@@ -25,7 +25,7 @@ from .forms import ArticleAnswerForm
 from .kinds import kind_of
 from .models import Article, ArticleAssignment
 from .permissions import get_response_for_user
-from .presence import presence_others, presence_touch
+from .presence import presence_others, presence_others_in, presence_touch
 from .recommendations import all_recommendations
 
 
@@ -238,6 +238,14 @@ def _answering_page(request, response, article):
         # article, rather than by opening the page (one cache round trip per article).
         presence_touch(response_id=response.pk, article_id=article.pk, user=request.user, force=True)
         others = presence_others(response_id=response.pk, article_id=article.pk, user=request.user)
+    elif can_edit:
+        # The whole cluster: who else is on which of its articles (one cache read).
+        numbers = {a.pk: a.number for a in articles}
+        others = [
+            ngettext("%(name)s (article %(numbers)s)", "%(name)s (articles %(numbers)s)", len(ids))
+            % {"name": name, "numbers": ", ".join(str(numbers[i]) for i in ids if i in numbers)}
+            for name, ids in presence_others_in(response_id=response.pk, article_ids=list(numbers), user=request.user)
+        ]
     status = 409 if conflicts else (422 if request.method == "POST" else 200)
     revisions = page_frame.revisions_value(blocks.revisions_json)
     use_cache = page_frame.cacheable(request, bound_form=bound, conflicts=conflicts)

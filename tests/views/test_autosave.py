@@ -117,6 +117,18 @@ def test_it_shows_who_else_is_editing_the_article(response_a, focal_point_a, con
     assert "Also editing this article now: Cora Contributor" in page.content.decode()
 
 
+def test_the_whole_cluster_page_shows_who_else_is_editing_which_article(response_a, focal_point_a, contributor_a):
+    client_for(contributor_a).get(reverse("questionnaire:article", args=[response_a.pk, 5]))
+    client_for(contributor_a).get(reverse("questionnaire:article", args=[response_a.pk, 14]))
+
+    page = client_for(focal_point_a).get(reverse("questionnaire:cluster", args=[response_a.pk]))
+
+    assert "Also editing this cluster now: Cora Contributor (articles 5, 14)" in page.content.decode()
+    # Nobody is told about themselves.
+    alone = client_for(contributor_a).get(reverse("questionnaire:cluster", args=[response_a.pk]))
+    assert "Also editing" not in alone.content.decode()
+
+
 def test_an_unchanged_autosave_reads_two_statements_and_writes_nothing(response_a, focal_point_a, django_assert_num_queries):
     """The hottest path: a pause in typing that changed nothing."""
     client = client_for(focal_point_a)
