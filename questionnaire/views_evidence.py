@@ -254,6 +254,16 @@ def _stored_message(request, stored: ev.Stored) -> None:
     evidence = stored.evidence
     if stored.created:
         messages.success(request, _("“%(title)s” was added to your State's library.") % {"title": evidence.title})
+        kind = ev.FILE_KINDS.get(evidence.file_type) if evidence.is_file else None
+        name = evidence.original_name
+        if kind is not None and name.rpartition(".")[2].lower() not in kind.extensions:
+            # The type is taken from the content, never from the name: say so, or the
+            # file would come back with another extension than the one sent.
+            messages.info(
+                request,
+                _("“%(name)s” is in fact a %(type)s, whatever its name says: it is kept and served as such.")
+                % {"name": name, "type": kind.label},
+            )
     elif evidence.is_file:
         messages.info(
             request,

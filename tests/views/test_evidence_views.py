@@ -235,7 +235,11 @@ def test_it_serves_a_file_with_safe_headers(state_a, focal_point_a, name, ascii_
 
 
 def test_it_serves_the_content_type_of_the_detected_kind(state_a, focal_point_a):
-    post_upload(client_for(focal_point_a), library_url(state_a), "picture.pdf", png_bytes())
+    client = client_for(focal_point_a)
+    uploaded = post_upload(client, library_url(state_a), "picture.pdf", png_bytes())
+    shown = client.get(uploaded["Location"])
+    assert any("“picture.pdf” is in fact a PNG image, whatever its name says" in m for m in messages_of(shown)), \
+        messages_of(shown)
 
     page = client_for(focal_point_a).get(download_url(Evidence.objects.get()))
 
