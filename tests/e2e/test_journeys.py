@@ -361,6 +361,31 @@ def test_leaving_a_field_after_its_typed_save_sends_nothing_more(open_page, demo
     assert len(saves) == 2, saves
 
 
+def test_leaving_the_page_with_an_edit_not_saved_yet_asks_first(open_page, demo):
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    article = f"/responses/{demo.ghana_response}/articles/5/"
+    page.goto(article)
+    # The save never arrives (a connection that hangs): the edit stays unsaved.
+    page.route("**/answers/FP-5.1.a.explanation/", lambda route: None)
+    provision(page, "5(1)(a)").get_by_label(EXPLANATION_PROMPT).fill("Not saved yet")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()  # "Stay on page"
+
+    page.on("dialog", answer)
+    try:
+        page.goto("/", timeout=3000)
+    except Exception:  # noqa: BLE001 - the navigation is cancelled by staying
+        pass
+
+    assert asked == ["beforeunload"]
+    assert page.url.endswith(article)
+    expect(provision(page, "5(1)(a)").get_by_label(EXPLANATION_PROMPT)).to_have_value("Not saved yet")
+
+
 def _colleague_saves(response_id: int, code: str, text: str) -> None:
     """A contributor of Ghana saves one answer from a page of their own (services)."""
     from django.contrib.auth import get_user_model
