@@ -33,7 +33,9 @@ def test_hostile_text_is_stored_verbatim_and_shown_as_text_everywhere(
     client = client_for(focal_point_a)
     page = client.post(
         reverse("questionnaire:cluster", args=[response_a.pk]),
-        {"revisions": "{}", "FP-5.1.a.explanation": MARKUP, "FP-5.2.explanation": RTL, "FP-14.explanation": FORMULA},
+        # FP-5.2.q2 (autosaved below) is asked when FP-5.2.q1 is "yes": exports leave out what was not asked.
+        {"revisions": "{}", "FP-5.1.a.explanation": MARKUP, "FP-5.2.explanation": RTL, "FP-14.explanation": FORMULA,
+         "FP-5.2.q1": "yes"},
     )
     assert page.status_code == 302, page.content.decode()[:500]
     autosaved = client.post(
