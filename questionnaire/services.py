@@ -4,8 +4,8 @@ submission. Each service is one transaction and checks who may act."""
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 import functools
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
