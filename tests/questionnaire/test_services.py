@@ -292,6 +292,22 @@ def test_it_never_changes_or_deletes_the_submitted_copy(response_a, focal_point_
     assert ResponseSnapshot.objects.get(response=response_a).data["state"]["name"] == "Arcadia"
 
 
+def test_the_database_refuses_to_change_or_delete_the_submitted_copy_behind_the_model(response_a, focal_point_a):
+    from django.db import IntegrityError, connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger is PostgreSQL's; the embedded SQLite keeps the model's check")
+    fill_required(response_a, focal_point_a)
+    response_submit(response=response_a, by=focal_point_a)
+    copy = ResponseSnapshot.objects.filter(response=response_a)
+
+    for bypass in (lambda: copy.update(data={"forged": True}), lambda: copy.delete()):
+        with pytest.raises(IntegrityError, match="a submitted copy"), transaction.atomic():
+            bypass()
+
+    assert copy.get().data["state"]["name"] == "Arcadia"
+
+
 def test_it_refuses_a_second_submission(response_a, focal_point_a):
     fill_required(response_a, focal_point_a)
     response_submit(response=response_a, by=focal_point_a)
