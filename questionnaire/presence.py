@@ -46,13 +46,7 @@ def presence_touch(*, response_id: int, article_id: int, user, force: bool = Fal
 
 
 def presence_others(*, response_id: int, article_id: int, user) -> list[str]:
-    now = time.time()
-    try:
-        present = cache.get(_key(response_id, article_id)) or {}
-    except Exception:  # noqa: BLE001
-        log.warning("presence: cache unavailable, note not shown", exc_info=True)
-        return []
-    return sorted(name for uid, (name, seen) in present.items() if uid != user.pk and now - seen < PRESENCE_SECONDS)
+    return [name for name, _ids in presence_others_in(response_id=response_id, article_ids=[article_id], user=user)]
 
 
 def presence_others_in(*, response_id: int, article_ids: list[int], user) -> list[tuple[str, list[int]]]:

@@ -241,15 +241,25 @@ def test_it_saves_a_deliberate_overwrite_from_the_conflict_page(as_user, focal_p
     assert Answer.objects.get(response=response_a, question__code="FP-5.1.a.explanation").updated_by == focal_point_a
 
 
+def _opened_then_changed_by_a_colleague(as_user, focal_point_a, contributor_a, response_a, version, changes):
+    """The focal point answered two questions and opened article 5; then the
+    contributor saved ``changes`` (code -> text). Returns the focal point's client and
+    the form as their page shows it."""
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.explanation"): "First explanation",
+                                     question(version, "FP-5.1.a.q2"): "First offence"})
+    client = as_user(focal_point_a)
+    shown = form_data(client.get(article_url(response_a)))
+    save(response_a, contributor_a, {question(version, code): text for code, text in changes.items()})
+    return client, shown
+
+
 def test_a_whole_page_save_keeps_an_answer_someone_else_changed_that_this_editor_did_not_touch(
     as_user, focal_point_a, contributor_a, response_a, version
 ):
-    explanation, q2 = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q2")
-    save(response_a, focal_point_a, {explanation: "First explanation", q2: "First offence"})
-    client = as_user(focal_point_a)
-    shown = form_data(client.get(article_url(response_a)))
     # Meanwhile, the contributor improves the explanation.
-    save(response_a, contributor_a, {explanation: "The contributor's explanation"})
+    client, shown = _opened_then_changed_by_a_colleague(
+        as_user, focal_point_a, contributor_a, response_a, version, {"FP-5.1.a.explanation": "The contributor's explanation"}
+    )
 
     # The focal point changes only the offence and saves the whole page, which also
     # posts the explanation as it was when the page was opened.
@@ -267,11 +277,10 @@ def test_a_whole_page_save_keeps_an_answer_someone_else_changed_that_this_editor
 def test_the_conflict_page_shows_the_newer_untouched_answers_so_that_saving_again_keeps_them(
     as_user, focal_point_a, contributor_a, response_a, version
 ):
-    explanation, q2 = question(version, "FP-5.1.a.explanation"), question(version, "FP-5.1.a.q2")
-    save(response_a, focal_point_a, {explanation: "First explanation", q2: "First offence"})
-    client = as_user(focal_point_a)
-    shown = form_data(client.get(article_url(response_a)))
-    save(response_a, contributor_a, {explanation: "The contributor's explanation", q2: "The contributor's offence"})
+    client, shown = _opened_then_changed_by_a_colleague(
+        as_user, focal_point_a, contributor_a, response_a, version,
+        {"FP-5.1.a.explanation": "The contributor's explanation", "FP-5.1.a.q2": "The contributor's offence"},
+    )
 
     # Both changed the offence: a conflict. The explanation the focal point did not touch.
     conflict = client.post(article_url(response_a), with_values(shown, **{"FP-5.1.a.q2": "The focal point's offence"}))
