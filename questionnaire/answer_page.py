@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from config import prepared
 
 from .evidence import answer_evidence
-from .forms import ArticleAnswerForm
+from .forms import CONFIRM_PREFIX, ArticleAnswerForm
 from .kinds import kind_of
 from .models import Answer, AnswerEvidence, Article, Evidence, Question, Response
 from .recommendations import all_recommendations
@@ -43,7 +43,7 @@ from .selectors import version_questions
 
 BLOCK_TEMPLATE = "questionnaire/_question_block.html"
 # Bumped when the block's markup changes in a way a running process must not mix.
-BLOCK_FORMAT = 1
+BLOCK_FORMAT = 2
 
 
 class BlockCache:
@@ -207,6 +207,8 @@ def _items(*, questions, answers, form, panels, by_id) -> list[dict]:
                 "field": form[q.code],
                 "answer": answer,
                 "evidence": panels[q.pk],
+                # A page shown again after a refused save keeps the boxes ticked.
+                "confirm_ticked": form.is_bound and bool(form.data.get(f"{CONFIRM_PREFIX}{q.code}")),
                 "display": kind_of(q).display(answer.value if answer else None, labels[q.pk]),
                 "condition_code": target.code if target else "",
                 "condition_labels": _(" or ").join(

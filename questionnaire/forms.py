@@ -15,6 +15,8 @@ from .models import Answer, Question
 
 RESERVED_FIELDS = {"csrfmiddlewaretoken", "revisions", "action"}
 REVISION_PREFIX = "rev-"
+# "confirm-<code>": the box a carried-over answer shows, ticked to confirm it as it is.
+CONFIRM_PREFIX = "confirm-"
 
 
 def _is_part_of(name: str, codes: set[str]) -> bool:
@@ -119,8 +121,14 @@ class ArticleAnswerForm(forms.Form):
             if name not in RESERVED_FIELDS
             and name not in known
             and name.removeprefix(REVISION_PREFIX) not in known
+            and name.removeprefix(CONFIRM_PREFIX) not in known
             and not _is_part_of(name, known)
         )
+
+    def confirmed_questions(self) -> set[int]:
+        """Ids of the questions whose "confirm this answer" box was ticked: a
+        carried-over answer posted as it is stays carried over unless it is."""
+        return {q.pk for q in self.questions if self.data.get(f"{CONFIRM_PREFIX}{q.code}")}
 
     def answer_values(self) -> dict[Question, Any]:
         """Cleaned values of the questions that were posted (an omitted question is

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import functools
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +143,7 @@ def answers_save_detailed(
     base_revisions: dict[int, int],
     answers_read: dict[int, Answer | None] | None = None,
     keep_untouched: bool = False,
+    confirmed: Collection[int] | None = None,
 ) -> SaveOutcome:
     """Save the answers that changed; return the questions saved and the answers as
     they now are.
@@ -164,6 +166,11 @@ def answers_save_detailed(
     history), i.e. this editor did not touch it. It is left as the other person saved
     it and listed in ``kept``. Without it (autosave, which sends only what was edited)
     every such answer is a conflict.
+
+    ``confirmed``: the question ids whose carried-over answer, posted as it is, this
+    editor confirms (a whole page sends every answer, looked at or not: only those
+    whose box was ticked). None: every posted one (an autosave is sent by an edit or
+    by the answer's own "confirm" control).
     """
     question_ids = [q.pk for q in values]
     # Nothing to write when every posted value is the stored one (the save a field
@@ -179,18 +186,28 @@ def answers_save_detailed(
             current = {pk: answer for pk, answer in answers_read.items() if answer is not None}
         else:
             current = _lock_answers(response_id=response.pk, question_ids=question_ids, lock=False)
-        if not any(_differs(value, current.get(question.pk)) for question, value in values.items()):
+        if not any(
+            _differs(value, current.get(question.pk), confirms=confirmed is None or question.pk in confirmed)
+            for question, value in values.items()
+        ):
             status, state_id = (response.status, response.state_id) if known else _answering_status(response.pk, lock=False)
             _check_may_answer(by=by, response_id=response.pk, status=status, state_id=state_id)
             return SaveOutcome(saved=[], answers={q.pk: current.get(q.pk) for q in values})
     return _answers_save_locked(
-        response=response, by=by, values=values, base_revisions=base_revisions, keep_untouched=keep_untouched
+        response=response, by=by, values=values, base_revisions=base_revisions, keep_untouched=keep_untouched,
+        confirmed=confirmed,
     )
 
 
 @transaction.atomic
 def _answers_save_locked(
-    *, response: Response, by, values: dict[Question, Any], base_revisions: dict[int, int], keep_untouched: bool = False
+    *,
+    response: Response,
+    by,
+    values: dict[Question, Any],
+    base_revisions: dict[int, int],
+    keep_untouched: bool = False,
+    confirmed: Collection[int] | None = None,
 ) -> SaveOutcome:
     question_ids = [q.pk for q in values]
     status, state_id = _answering_status(response.pk, lock=True)
@@ -203,7 +220,7 @@ def _answers_save_locked(
     stale: list[tuple[Question, Any, Answer, int]] = []
     for question, value in values.items():
         answer = current.get(question.pk)
-        if not _differs(value, answer):
+        if not _differs(value, answer, confirms=confirmed is None or question.pk in confirmed):
             continue
         base = base_revisions.get(question.pk, 0)
         if answer and answer.revision != base:
@@ -253,11 +270,11 @@ def _same_value(posted: Any, stored: Any) -> bool:
 EMPTY_VALUES = (None, "", [], {})
 
 
-def _differs(value: Any, answer: Answer | None) -> bool:
+def _differs(value: Any, answer: Answer | None, *, confirms: bool = True) -> bool:
     """Whether saving ``value`` changes ``answer``. Saving a carried-over answer
-    unchanged is how a person confirms it, so that is a change."""
+    unchanged is how a person confirms it (``confirms``), so that is a change."""
     stored = answer.value if answer else None
-    return value != stored or bool(answer and answer.carried_over)
+    return value != stored or bool(confirms and answer and answer.carried_over)
 
 
 def _check_may_answer(*, by, response_id: int, status: str, state_id: int) -> None:

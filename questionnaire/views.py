@@ -171,6 +171,7 @@ def _answering_page(request, response, article):
                     values=bound.answer_values(),
                     base_revisions=bound.cleaned_data["revisions"],
                     keep_untouched=True,
+                    confirmed=bound.confirmed_questions(),
                 )
             except services.ResponseLocked as exc:
                 messages.error(request, str(exc))

@@ -208,11 +208,11 @@
       window.location.reload();
       return;
     }
-    var button = event.target.closest("[data-confirm-answer]");
-    if (!button) { return; }
-    // Saving a carried-over answer as it is confirms it.
-    window.htmx.trigger(blockOf(button), "retry");
-    button.disabled = true;
+    var box = event.target.closest("[data-confirm-answer]");
+    if (!box || !box.checked) { return; }
+    // Saving a carried-over answer as it is confirms it; the box stays ticked, so
+    // "Save answers" confirms it too if this save does not get through.
+    window.htmx.trigger(blockOf(box), "retry");
   });
   form.addEventListener("submit", function (event) {
     // Pressing "Save answers" blurs the last field, whose autosave then races the

@@ -469,6 +469,26 @@ def test_an_autosave_refused_for_a_replaced_form_token_takes_the_new_token_and_s
     assert stored.value == "Saved with the new token"
 
 
+def test_ticking_confirm_on_a_carried_over_answer_saves_it_as_confirmed(open_page, demo):
+    from questionnaire.models import Answer
+
+    _colleague_saves(demo.ghana_response, "FP-5.1.a.explanation", "Copied from 2024")
+    Answer.objects.filter(response_id=demo.ghana_response, question__code="FP-5.1.a.explanation").update(carried_over=True)
+    page = open_page()
+    sign_in(page, FOCAL_POINT_GHANA)
+    page.goto(f"/responses/{demo.ghana_response}/articles/5/")
+    section = provision(page, "5(1)(a)")
+    expect(section.get_by_text("carried over — please confirm")).to_be_visible()
+
+    with page.expect_response(lambda r: "/answers/FP-5.1.a.explanation/" in r.url and r.status == 200):
+        section.get_by_label("I have checked this answer: confirm it").check()
+
+    stored = Answer.objects.get(response_id=demo.ghana_response, question__code="FP-5.1.a.explanation")
+    assert (stored.value, stored.carried_over, stored.revision) == ("Copied from 2024", False, 2)
+    page.reload()
+    expect(provision(page, "5(1)(a)").get_by_text("carried over — please confirm")).to_have_count(0)
+
+
 # --- 7. The whole cluster on one page ---------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from questionnaire.selectors import response_progress
 from questionnaire.services import response_get_or_create
 from tests.factories import MINI, question, save
 
-from .conftest import client_for, messages_of
+from .conftest import client_for, form_data, messages_of, with_values
 
 
 def test_it_lets_the_focal_point_assign_an_article_and_shows_it_first_to_the_contributor(
@@ -112,3 +112,34 @@ def test_it_never_overwrites_an_answer_when_carrying_over(tmp_path, response_a, 
     kept = Answer.objects.get(response=response, question__code="FP-5.1.a.explanation")
     assert (kept.value, kept.carried_over, kept.revision) == ("New", False, 1)
     assert Response.objects.count() == 2
+
+
+def test_saving_the_page_confirms_only_the_carried_over_answers_ticked_or_changed(tmp_path, response_a, focal_point_a, version):
+    """A whole page posts every answer it shows, looked at or not: a carried-over
+    answer saved as it is stays "please confirm" unless its box was ticked."""
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.status"): "yes",
+                                     question(version, "FP-5.1.a.explanation"): "Answered in 2026",
+                                     question(version, "FP-5.2.status"): "no"})
+    newer = _second_version(tmp_path, version)
+    response = response_get_or_create(state=response_a.state, version=newer, due_date=None)
+    client = client_for(focal_point_a)
+    client.post(reverse("questionnaire:carry_over", args=[response.pk]))
+    url = reverse("questionnaire:article", args=[response.pk, 5])
+    page = client.get(url)
+    html = page.content.decode()
+    for code in ("FP-5.1.a.status", "FP-5.1.a.explanation", "FP-5.2.status"):
+        assert f'name="confirm-{code}"' in html
+        assert f'<label class="form-check-label" for="confirm-{code}">' in html
+    fields = form_data(page)
+    assert not [name for name, _v in fields if name.startswith("confirm-")]  # nothing ticked as shown
+
+    saved = client.post(url, with_values(fields, **{"confirm-FP-5.1.a.status": "1",
+                                                    "FP-5.1.a.explanation": "Answered in 2026, and still so"}))
+
+    assert saved.status_code == 302
+    state = dict(
+        Answer.objects.filter(response=response).values_list("question__code", "carried_over")
+    )
+    assert state == {"FP-5.1.a.status": False, "FP-5.1.a.explanation": False, "FP-5.2.status": True}
+    again = client.get(url).content.decode()
+    assert 'name="confirm-FP-5.2.status"' in again and 'name="confirm-FP-5.1.a.status"' not in again
