@@ -95,7 +95,7 @@ from . import services
 from .kinds import IMPLEMENTATION_CHOICES, SHORT_TEXT, YES_NO_CHOICES, TACategory, TAPriority, kind_of
 from .models import Answer, Article, Question, Response
 from .permissions import answers_for_state
-from .selectors import version_questions
+from .selectors import AskedWalk, version_questions
 from .uploads import scan_upload
 
 logger = logging.getLogger(__name__)
@@ -500,8 +500,14 @@ def response_workbook(*, response: Response) -> bytes:
     yes, no = pgettext("question is required", "Yes"), pgettext("question is required", "No")
 
     metadata_rows: list[list[Any]] = []
+    # A follow-up that its status does not ask (challenges kept from before the status
+    # became "yes") is not exported as answered: its cell is empty, as the online page
+    # hides it, and an empty cell never erases what is stored. Its revision is still
+    # recorded, so that an answer typed there is no conflict with the hidden one.
+    walk = AskedWalk(questions)
     for row, q in enumerate(questions, start=2):
         answer = answers.get(q.pk)
+        asked_value = answer.value if answer is not None and walk.asked(response.pk, q.pk, answer.value) else None
         prompt = q.prompt
         target = by_id.get(q.condition_question_id)
         if target is not None:
@@ -523,7 +529,7 @@ def response_workbook(*, response: Response) -> bytes:
         ]
         for column, value in enumerate(values, start=1):
             _put(sheet, row, column, value).alignment = wrap
-        written, truncated = _written(answer_text(q, answer.value if answer else None))
+        written, truncated = _written(answer_text(q, asked_value))
         cell = _put(sheet, row, ANSWER_COLUMN + 1, written)
         cell.alignment, cell.fill, cell.protection = wrap, editable, unlocked
         if q.kind == "number" and isinstance(written, str):

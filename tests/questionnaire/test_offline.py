@@ -179,6 +179,25 @@ def test_it_exports_one_row_per_question_with_the_current_answers(response_a, fo
     assert rows["FP-14.status"][0] == 14
 
 
+def test_a_follow_up_its_status_no_longer_asks_is_exported_empty_and_answerable_without_conflict(
+    response_a, focal_point_a, version
+):
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.status"): "no",
+                                     question(version, "FP-5.1.a.challenges"): "Kept from when the status was no"})
+    save(response_a, focal_point_a, {question(version, "FP-5.1.a.status"): "yes"})
+
+    data = download(response_a)
+
+    rows = answer_rows(book := open_book(data))
+    assert book["Answers"].cell(rows["FP-5.1.a.status"], 8).value == "yes"
+    assert book["Answers"].cell(rows["FP-5.1.a.challenges"], 8).value is None
+    # Offline, the status goes back to "no" and the challenges are written anew.
+    plan = preview(response_a, focal_point_a, edit(data, {"FP-5.1.a.status": "no", "FP-5.1.a.challenges": "New text"}))
+    assert {c.question.code: c.conflict for c in plan.changes} == {"FP-5.1.a.status": False, "FP-5.1.a.challenges": False}
+    apply(response_a, focal_point_a, plan)
+    assert stored(response_a)["FP-5.1.a.challenges"] == ("New text", 2)
+
+
 def test_it_records_the_revisions_in_a_hidden_protected_signed_sheet(response_a, focal_point_a, version):
     status = question(version, "FP-5.1.a.status")
     save(response_a, focal_point_a, {status: "yes"})
@@ -243,6 +262,7 @@ def test_it_neutralises_answers_that_a_spreadsheet_would_run(response_a, focal_p
             question(version, "FP-5.1.a.examples"): "+1+1",
             question(version, "FP-5.2.explanation"): "@SUM(1)",
             question(version, "FP-14.explanation"): "- a bulleted list",
+            question(version, "FP-5.1.a.q1"): "other",  # which asks q2
             question(version, "FP-5.1.a.q2"): "plain",
         },
     )
